@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
+
+from voiceauth.audio.vad import SileroVad
+from voiceauth.data.manifest import ManifestRow, read_manifest
+from voiceauth.embeddings.ge2e import Ge2eEmbedder
 
 SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
@@ -23,3 +29,25 @@ def shared_data() -> Path:
             "the repository checkout (real recordings, see its README.md)"
         )
     return folder
+
+
+@pytest.fixture(scope="session")
+def shared_rows(shared_data: Path) -> list[ManifestRow]:
+    """Every row of ../shared/data/manifest.csv, paths resolved."""
+    return read_manifest(shared_data / "manifest.csv")
+
+
+@pytest.fixture(scope="session")
+def vad() -> Iterator[SileroVad]:
+    """One Silero VAD for the session, single-threaded: on a shared 2-core machine extra
+    intra-op threads make this small recurrent model tens of times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield SileroVad()
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def ge2e() -> Ge2eEmbedder:
+    """The offline GE2E embedder, loaded once."""
+    return Ge2eEmbedder()

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 
 from voiceauth.audio.io import Audio, load_audio
-from voiceauth.audio.vad import SileroVad
 
 LIBRISPEECH = "resemblyzer_librispeech/librispeech_train-clean-100"
-
-
-@pytest.fixture(scope="session")
-def vad() -> Iterator[SileroVad]:
-    """Silero VAD, single-threaded: on a shared 2-core machine extra intra-op threads make
-    this small recurrent model tens of times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield SileroVad()
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

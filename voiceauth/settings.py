@@ -1,0 +1,51 @@
+"""Configuration: one validated `Settings`, read from `VOICEAUTH_*` environment variables.
+
+Library code never reads the environment; the CLI (and later the service) builds `Settings`
+once with `load_settings` and passes plain values down. The environment is injectable for tests,
+and an unknown `VOICEAUTH_*` key is an error naming it, not a silently ignored typo.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from voiceauth.errors import ConfigError
+
+EmbedderName = Literal["auto", "ecapa", "ge2e"]
+ENV_PREFIX = "VOICEAUTH_"
+
+
+class Settings(BaseModel):
+    """Everything an operator can set, with the embedded defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    home: Path = Path.home() / ".local" / "share" / "voiceauth"
+    embedder: EmbedderName = "auto"
+    ecapa_dir: Path | None = None
+
+    @property
+    def ecapa_model_dir(self) -> Path:
+        """Where the ECAPA checkpoint lives: `ecapa_dir`, else under `home`."""
+        return self.ecapa_dir or self.home / "models" / "spkrec-ecapa-voxceleb"
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from `VOICEAUTH_*` variables; unknown keys or bad values: ConfigError."""
+    env = os.environ if environ is None else environ
+    known = {ENV_PREFIX + name.upper(): name for name in Settings.model_fields}
+    unknown = sorted(k for k in env if k.startswith(ENV_PREFIX) and k not in known)
+    if unknown:
+        raise ConfigError(
+            f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    values = {field: env[key] for key, field in known.items() if key in env}
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid setting: {exc}") from exc
