@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -36,3 +41,48 @@ def small_manifest(
     manifest = folder / "manifest.csv"
     write_manifest(manifest, multi + single + spoof + broken)
     return manifest
+
+
+def run_eval(*args: str) -> subprocess.CompletedProcess[str]:
+    """`voiceauth eval ARGS` in a fresh process, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "voiceauth", "eval", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def _report(manifest: Path, out: Path, *args: str) -> dict[str, Any]:
+    done = run_eval("--manifest", str(manifest), "--embedder", "ge2e", "--json", str(out), *args)
+    assert done.returncode == 0, done.stderr
+    report: dict[str, Any] = json.loads(out.read_text())
+    report["_stdout"] = done.stdout
+    report["_stderr"] = done.stderr
+    report["_path"] = str(out)
+    return report
+
+
+@pytest.fixture(scope="session")
+def wideband_report(
+    small_manifest: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """The report of `voiceauth eval` on the small manifest, wideband, AS-norm on."""
+    return _report(small_manifest, tmp_path_factory.mktemp("wide") / "wide.json")
+
+
+@pytest.fixture(scope="session")
+def telephony_report(
+    small_manifest: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """The same through the telephone channel, tests cut to 3 s, without AS-norm."""
+    out = tmp_path_factory.mktemp("tel") / "tel.json"
+    return _report(
+        small_manifest, out, "--channel", "telephony", "--test-seconds", "3", "--no-asnorm"
+    )
+
+
+@pytest.fixture(scope="session")
+def eval_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run `voiceauth eval` with the given arguments in a fresh process."""
+    return run_eval

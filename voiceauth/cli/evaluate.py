@@ -38,8 +38,11 @@ def eval_command(
     seed: Annotated[int, typer.Option()] = 0,
     scores: Annotated[Path | None, typer.Option(help="trial scores CSV")] = None,
     det: Annotated[Path | None, typer.Option(help="DET curve PNG")] = None,
+    threads: Annotated[int, typer.Option(help="torch CPU threads")] = 1,
 ) -> None:
     """Evaluate speaker verification on held-out speakers of a manifest."""
+    import torch
+
     from voiceauth.audio.vad import SileroVad
     from voiceauth.scoring.det_plot import plot_det
     from voiceauth.scoring.trials import write_trials_csv
@@ -57,6 +60,9 @@ def eval_command(
         packet_loss=packet_loss,
         seed=seed,
     )
+    # One thread: the VAD and GE2E are small sequential models that oversubscribed threads
+    # slow down many times on a busy machine; throughput comes from batching instead.
+    torch.set_num_threads(threads)
     try:
         rows = read_manifest(manifest)
         model = build_embedder(embedder, ecapa_dir)
