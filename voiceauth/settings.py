@@ -46,6 +46,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         )
     values = {field: env[key] for key, field in known.items() if key in env}
     try:
-        return Settings(**values)
+        return Settings.model_validate(values)
     except ValidationError as exc:
         raise ConfigError(f"invalid setting: {exc}") from exc

@@ -50,7 +50,7 @@ def eval_command(
     if channel not in CHANNELS:
         fail(f"unknown channel {channel!r}; choose one of {', '.join(CHANNELS)}")
     config = EvalConfig(
-        channel=channel,  # type: ignore[arg-type]  # checked above
+        channel=channel,  # checked against CHANNELS above
         test_seconds=test_seconds,
         enrol_seconds=enrol_seconds,
         min_speech_s=min_speech,
