@@ -52,3 +52,82 @@ class ModelIntegrityError(VoiceauthError, ValueError):
 
 class MalformedFrame(VoiceauthError, ValueError):
     """A wire-format packet or frame that cannot be parsed."""
+
+
+class StoreError(VoiceauthError):
+    """The consent and voiceprint store refused or could not complete an operation."""
+
+
+class UnknownRecord(StoreError, LookupError):
+    """A customer, voiceprint or watchlist entry that the store does not hold."""
+
+    def __init__(self, kind: str, record_id: str) -> None:
+        self.kind = kind
+        self.record_id = record_id
+        super().__init__(f"unknown {kind}: {record_id!r}")
+
+
+class UnknownCustomer(UnknownRecord):
+    """No customer with this id (or phone number) is on file."""
+
+    def __init__(self, customer_id: str) -> None:
+        super().__init__("customer", customer_id)
+
+
+class DuplicateRecord(StoreError, ValueError):
+    """A record that must be unique already exists (customer id, phone number, active consent)."""
+
+    def __init__(self, kind: str, record_id: str) -> None:
+        self.kind = kind
+        self.record_id = record_id
+        super().__init__(f"duplicate {kind}: {record_id!r} already exists")
+
+
+class NoConsent(StoreError, PermissionError):
+    """Biometric processing refused: the customer has no active consent (GDPR Art. 9(2)(a))."""
+
+    def __init__(self, customer_id: str, purpose: str) -> None:
+        self.customer_id = customer_id
+        self.purpose = purpose
+        super().__init__(f"customer {customer_id!r} has no active consent for {purpose!r}")
+
+
+class MissingKey(StoreError, LookupError):
+    """Sealed data names a key id that the configured keyring does not contain."""
+
+    def __init__(self, key_id: str, known: list[str]) -> None:
+        self.key_id = key_id
+        self.known = known
+        super().__init__(
+            f"key {key_id!r} is not in the keyring (known: {', '.join(known) or 'none'}); "
+            "add it to the keyring or restore it from the key backup"
+        )
+
+
+class WrongKey(StoreError, ValueError):
+    """The keyring's key under this id is not the key the data was sealed with."""
+
+    def __init__(self, key_id: str, record: str) -> None:
+        self.key_id = key_id
+        self.record = record
+        super().__init__(
+            f"{record}: key {key_id!r} in the keyring is not the key it was sealed with "
+            "(wrong key material for this id, or the record's key check was altered)"
+        )
+
+
+class TamperedData(StoreError, ValueError):
+    """Sealed data or the audit chain failed its integrity check: it was altered or moved."""
+
+
+class AuditChainBroken(TamperedData):
+    """The audit log's hash chain does not verify at entry `seq`."""
+
+    def __init__(self, seq: int, reason: str) -> None:
+        self.seq = seq
+        self.reason = reason
+        super().__init__(f"audit chain broken at entry {seq}: {reason}")
+
+
+class InvalidRecord(StoreError, ValueError):
+    """A value the store will not keep: a malformed phone number, id, model or time."""

@@ -1,0 +1,48 @@
+"""Consent and voiceprint store: customers, consents, sealed voiceprints, watchlist, audit chain.
+
+SQLite by default, PostgreSQL in production; see `service.VoiceprintStore` for the API,
+`sealing` for encryption at rest and `audit` for the hash chain.
+"""
+
+from voiceauth.store.clock import Clock, system_clock
+from voiceauth.store.engine import make_engine
+from voiceauth.store.keyring import Keyring, generate_key
+from voiceauth.store.records import (
+    VOICE_BIOMETRICS,
+    AuditEntry,
+    ChainHead,
+    Consent,
+    ConsentChannel,
+    Customer,
+    CustomerStatus,
+    ErasureReport,
+    VoiceprintInfo,
+    WatchlistEntry,
+)
+from voiceauth.store.rotation import RotationReport, rotate
+from voiceauth.store.schema import current_revision, head_revision, upgrade
+from voiceauth.store.service import VoiceprintStore
+
+__all__ = [
+    "VOICE_BIOMETRICS",
+    "AuditEntry",
+    "ChainHead",
+    "Clock",
+    "Consent",
+    "ConsentChannel",
+    "Customer",
+    "CustomerStatus",
+    "ErasureReport",
+    "Keyring",
+    "RotationReport",
+    "VoiceprintInfo",
+    "VoiceprintStore",
+    "WatchlistEntry",
+    "current_revision",
+    "generate_key",
+    "head_revision",
+    "make_engine",
+    "rotate",
+    "system_clock",
+    "upgrade",
+]
