@@ -39,7 +39,7 @@ def find_bindir() -> Path:
     candidates = [Path(on_path).resolve().parent] if on_path else []
     candidates += [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)]
     for folder in candidates:
-        if all((folder / tool).is_file() for tool in ("initdb", "pg_ctl", "postgres")):
+        if all((folder / tool).is_file() for tool in ("initdb", "pg_ctl", "postgres", "pg_dump")):
             return folder
     raise PostgresUnavailable(INSTALL_HINT)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
 
 from voiceauth.store import audit
 from voiceauth.store.records import ErasureReport
@@ -112,9 +113,25 @@ def export(session: Session, customer: CustomerRow, now: datetime) -> dict[str, 
     }
 
 
+def _last_activity() -> ColumnElement[datetime]:
+    return func.coalesce(VoiceprintRow.last_used_at, VoiceprintRow.updated_at)
+
+
 def expired_voiceprints(session: Session, cutoff: datetime) -> list[VoiceprintRow]:
-    """Voiceprints whose last use (or, never used, last save) is before `cutoff`."""
-    last = func.coalesce(VoiceprintRow.last_used_at, VoiceprintRow.updated_at)
+    """Voiceprints whose last use (or, never used, last save) is before `cutoff`, locked."""
+    last = _last_activity()
     return list(
-        session.scalars(select(VoiceprintRow).where(last < cutoff).order_by(VoiceprintRow.id))
+        session.scalars(
+            select(VoiceprintRow).where(last < cutoff).order_by(VoiceprintRow.id).with_for_update()
+        )
     )
+
+
+def delete_voiceprint_rows(session: Session, ids: list[int]) -> None:
+    """Delete voiceprints by row id (those `expired_voiceprints` selected and locked)."""
+    if ids:
+        session.execute(
+            delete(VoiceprintRow)
+            .where(VoiceprintRow.id.in_(ids))
+            .execution_options(synchronize_session="fetch")
+        )

@@ -363,20 +363,19 @@ class VoiceprintStore:
         """
         cutoff, now = utc(unused_since), self.now()
         with self.transaction() as session:
-            expired = rights.expired_voiceprints(session, cutoff)
-            for row in expired:
+            rows = rights.expired_voiceprints(session, cutoff)
+            expired = [(r.customer_id, r.model) for r in rows]
+            rights.delete_voiceprint_rows(session, [r.id for r in rows])
+            # Audit after every row change: the audit lock is always taken last (no deadlock).
+            for customer_id, model in expired:
                 audit.append(
                     session,
                     at=now,
                     actor=actor,
                     action="voiceprint.expire",
-                    customer_id=row.customer_id,
-                    details={
-                        "model": row.model,
-                        "unused_since": cutoff.isoformat(timespec="seconds"),
-                    },
+                    customer_id=customer_id,
+                    details={"model": model, "unused_since": cutoff.isoformat(timespec="seconds")},
                 )
-                session.delete(row)
             return len(expired)
 
     # -- watchlist -------------------------------------------------------------------------
