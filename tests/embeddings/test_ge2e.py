@@ -49,3 +49,7 @@ def test_batched_equals_one_by_one(ge2e: Ge2eEmbedder, vad: SileroVad, shared_da
 def test_too_little_speech_is_a_state_not_a_vector(ge2e: Ge2eEmbedder) -> None:
     with pytest.raises(InsufficientSpeech, match=r"0\.2 s < 0\.5 s required"):
         ge2e.embed(np.zeros(3_200, dtype=np.float32))
+
+
+def test_empty_batch_is_empty(ge2e: Ge2eEmbedder) -> None:
+    assert ge2e.embed_batch([]) == []

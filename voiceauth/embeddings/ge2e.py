@@ -52,6 +52,8 @@ class Ge2eEmbedder:
         """Embed utterances of any lengths; their partial windows share LSTM batches."""
         from resemblyzer import audio as ge2e_audio
 
+        if not speech:
+            return []
         mels: list[np.ndarray] = []
         owners: list[int] = []
         for index, samples in enumerate(speech):
