@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from voiceauth.errors import ConfigError
 
@@ -28,6 +28,14 @@ class Settings(BaseModel):
     home: Path = Path.home() / ".local" / "share" / "voiceauth"
     embedder: EmbedderName = "auto"
     ecapa_dir: Path | None = None
+    database_url: str | None = None
+    keys: SecretStr | None = None
+    key_file: Path | None = None
+
+    @property
+    def database(self) -> str:
+        """The store's SQLAlchemy URL: `database_url`, else a SQLite file under `home`."""
+        return self.database_url or f"sqlite:///{self.home}/voiceauth.db"
 
     @property
     def ecapa_model_dir(self) -> Path:
