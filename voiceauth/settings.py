@@ -31,6 +31,7 @@ class Settings(BaseModel):
     database_url: str | None = None
     keys: SecretStr | None = None
     key_file: Path | None = None
+    api_keys: SecretStr | None = None
 
     @property
     def database(self) -> str:

@@ -133,3 +133,19 @@ def keys_rotate(new_kid: str) -> None:
         f"re-wrapped {report.voiceprints} voiceprints and {report.watchlist} watchlist entries "
         f"under {new_kid}"
     )
+
+
+@keys_app.command("api")
+def keys_api(
+    name: str,
+    scope: Annotated[list[str], typer.Option(help="telephony | agent | admin, repeatable")],
+) -> None:
+    """Print a new API key, and the VOICEAUTH_API_KEYS line holding only its hash."""
+    from voiceauth.api.keys import Scope, generate_api_key
+
+    try:
+        key, line = generate_api_key(name, [Scope(s) for s in scope])
+    except (ValueError, VoiceauthError) as exc:
+        fail(str(exc))
+    typer.echo(f"key (give it to the client, it is not stored): {key}")
+    typer.echo(f"configuration line for VOICEAUTH_API_KEYS: {line}")
