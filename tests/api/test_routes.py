@@ -50,12 +50,15 @@ def test_enrol_status_export_withdraw_erase(client: TestClient, shared_data: Pat
     assert short["outcome"] == "insufficient_speech"
     enrolled = client.post(url, files=upload(p225[:7]), headers=IVR).json()
     assert enrolled["outcome"] == "enrolled" and enrolled["net_speech_s"] >= 20
+    state: ApiState = client.app.state.voiceauth  # type: ignore[attr-defined]
+    assert "c-2" in state.cohort.index
     [status] = client.get("/customers/c-2/voiceprints", headers=IVR).json()
     assert status["model"].startswith("ge2e@") and "vector" not in status
     exported = client.get("/customers/c-2/export", headers=DPO).json()
     assert exported["customer"]["id"] == "c-2" and len(exported["voiceprints"]) == 1
     assert client.delete("/customers/c-2/consent", headers=DESK).json()["voiceprints"] == 1
     assert client.get("/customers/c-2/voiceprints", headers=IVR).json() == []
+    assert "c-2" not in state.cohort.index
     erased = client.delete("/customers/c-2", headers=DPO).json()
     assert erased["consents"] == 1
     assert client.get("/customers/c-2", headers=DPO).status_code == 404

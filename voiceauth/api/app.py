@@ -17,10 +17,13 @@ from voiceauth.embeddings.base import Embedder
 from voiceauth.embeddings.factory import create_embedder
 from voiceauth.enrolment import Countermeasure, Enroller, EnrolmentPolicy
 from voiceauth.errors import ConfigError
-from voiceauth.index import WatchlistMonitor
+from voiceauth.index import CohortIndex, WatchlistMonitor
+from voiceauth.scoring.asnorm import DEFAULT_TOP_N
 from voiceauth.settings import Settings
 from voiceauth.store import VoiceprintStore
 
+START = "system:api-start"
+"""The audit log's actor for the bulk read that builds the cohort index."""
 NO_API_KEYS = (
     "no API keys configured: run `voiceauth keys api NAME --scope agent` and put the printed "
     "configuration line (it holds the key's hash, not the key) in VOICEAUTH_API_KEYS"
@@ -45,6 +48,7 @@ def create_app(
     policy: EnrolmentPolicy | None = None,
     countermeasure: Countermeasure | None = None,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    cohort_top_n: int = DEFAULT_TOP_N,
 ) -> FastAPI:
     """The API app; models not passed in are loaded (once) when the app starts.
 
@@ -64,13 +68,23 @@ def create_app(
         detector = vad if vad is not None else await asyncio.to_thread(SileroVad)
         name = f"{model.embedder_id}@{model.version}"
         monitor = await asyncio.to_thread(WatchlistMonitor.build, store, name, model.dimension)
+        cohort = await asyncio.to_thread(
+            CohortIndex.build, store, name, model.dimension, actor=START, top_n=cohort_top_n
+        )
         app.state.voiceauth = ApiState(
             store=store,
             keys=keys,
             embedder=model,
             vad=detector,
-            enroller=Enroller(store, model, policy=policy, countermeasure=countermeasure),
+            enroller=Enroller(
+                store,
+                model,
+                policy=policy,
+                countermeasure=countermeasure,
+                on_saved=cohort.on_saved,
+            ),
             watchlist=monitor,
+            cohort=cohort,
             max_upload_bytes=max_upload_bytes,
         )
         yield

@@ -80,7 +80,9 @@ def grant_consent(customer_id: str, body: ConsentIn, who: Enrol, state: State) -
 @router.delete("/customers/{customer_id}/consent", tags=["consent"])
 def withdraw_consent(customer_id: str, who: Telephony, state: State) -> ErasureOut:
     """Withdraw consent; the voiceprints go in the same transaction (any scope)."""
-    return ErasureOut.of(state.store.withdraw_consent(customer_id, actor=actor(who)))
+    report = state.store.withdraw_consent(customer_id, actor=actor(who))
+    state.cohort.remove(customer_id)
+    return ErasureOut.of(report)
 
 
 @router.get("/customers/{customer_id}/consents", tags=["consent"])
@@ -114,7 +116,9 @@ def voiceprint_status(customer_id: str, who: Telephony, state: State) -> list[Vo
 @router.delete("/customers/{customer_id}", tags=["rights"])
 def erase_customer(customer_id: str, who: Admin, state: State) -> ErasureOut:
     """Erase everything held on the customer, GDPR Art. 17 (scope: admin)."""
-    return ErasureOut.of(state.store.erase_customer(customer_id, actor=actor(who)))
+    report = state.store.erase_customer(customer_id, actor=actor(who))
+    state.cohort.remove(customer_id)
+    return ErasureOut.of(report)
 
 
 @router.get("/customers/{customer_id}/export", tags=["rights"])

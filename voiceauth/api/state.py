@@ -14,7 +14,7 @@ from voiceauth.api.keys import ApiKeys
 from voiceauth.audio.vad import SileroVad
 from voiceauth.embeddings.base import Embedder
 from voiceauth.enrolment import Enroller
-from voiceauth.index import WatchlistMonitor
+from voiceauth.index import CohortIndex, WatchlistMonitor
 from voiceauth.store import VoiceprintStore
 
 DEFAULT_MAX_UPLOAD_BYTES = 20 * 2**20
@@ -29,6 +29,7 @@ class ApiState:
     vad: SileroVad
     enroller: Enroller
     watchlist: WatchlistMonitor
+    cohort: CohortIndex
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
 
 

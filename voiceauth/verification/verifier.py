@@ -16,7 +16,8 @@ from enum import StrEnum
 import numpy as np
 
 from voiceauth.embeddings.base import Embedder, Vector, require_same_embedder
-from voiceauth.errors import NoConsent
+from voiceauth.errors import ConfigError, NoConsent
+from voiceauth.index.cohort import CohortIndex
 from voiceauth.scoring.asnorm import ASNorm
 from voiceauth.scoring.calibration import Calibration, calibration_features
 from voiceauth.scoring.cosine import cosine_pairs
@@ -37,8 +38,8 @@ class VerificationOutcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class VerificationResult:
-    """score: cosine (AS-normed when a cohort is configured); llr: calibrated evidence (natural
-    log) when a calibration is configured; both None unless outcome is `scored`."""
+    """score: cosine (AS-normed when a fixed or live cohort is configured); llr: calibrated
+    evidence (natural log) when a calibration is configured; both None unless `scored`."""
 
     outcome: VerificationOutcome
     model: str
@@ -57,6 +58,7 @@ class Verifier:
         *,
         calibration: Calibration | None = None,
         asnorm: ASNorm | None = None,
+        cohort: CohortIndex | None = None,
         min_speech_s: float = DEFAULT_MIN_SPEECH_S,
     ) -> None:
         self._store = store
@@ -64,10 +66,14 @@ class Verifier:
         self.model = f"{embedder.embedder_id}@{embedder.version}"
         if calibration is not None:
             calibration.check_model(self.model)
-        if asnorm is not None:
-            require_same_embedder(self.model, asnorm.model)
+        if asnorm is not None and cohort is not None:
+            raise ConfigError("verifier: give a fixed AS-norm cohort or a live one, not both")
+        for normaliser in (asnorm, cohort):
+            if normaliser is not None:
+                require_same_embedder(self.model, normaliser.model)
         self._calibration = calibration
         self._asnorm = asnorm
+        self._cohort = cohort
         self._min_samples = max(int(min_speech_s * embedder.sample_rate), embedder.min_samples)
 
     def verify(
@@ -99,7 +105,9 @@ class Verifier:
             return VerificationResult(VerificationOutcome.COLLECTING, self.model, net_s)
         test = self._embedder.embed(np.asarray(speech, dtype=np.float32))
         require_same_embedder(enrolled.model, test.model)
-        if self._asnorm is not None:
+        if self._cohort is not None:
+            score = self._cohort.score(test.vector, enrolled.vector, customer_id=customer_id)
+        elif self._asnorm is not None:
             score = float(self._asnorm.score_pairs(test.vector[None], enrolled.vector[None])[0])
         else:
             score = float(cosine_pairs(test.vector[None], enrolled.vector[None])[0])
