@@ -50,3 +50,11 @@ def test_add_consent_enrol_rotate(
     with VoiceprintStore(settings.database, Keyring.load(key_file)) as store:
         [info] = store.voiceprints("c-1")
         assert info.key_id == "k2" and info.net_speech_s >= 20.0
+
+
+def test_store_settings() -> None:
+    settings = load_settings({"VOICEAUTH_HOME": "/srv/va", "VOICEAUTH_KEYS": "k1:c2VjcmV0"})
+    assert settings.database == "sqlite:////srv/va/voiceauth.db"
+    assert "c2VjcmV0" not in repr(settings)
+    url = "postgresql+psycopg://va@db/va"
+    assert load_settings({"VOICEAUTH_DATABASE_URL": url}).database == url
