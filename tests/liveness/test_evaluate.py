@@ -1,0 +1,70 @@
+"""Countermeasure evaluation as a library: sampling, channel, the report's figures."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voiceauth.data.manifest import ManifestRow
+from voiceauth.liveness.evaluate import (
+    CmEvalConfig,
+    ScoredFile,
+    attack_of,
+    channel_audio,
+    cm_report,
+    sample_rows,
+)
+
+
+def _row(label: str, dataset: str, attack: str = "", name: str = "x") -> ManifestRow:
+    return ManifestRow(Path(f"/{dataset}/{attack}/{name}.wav"), "spk", label, dataset, attack)
+
+
+def test_sample_is_balanced_seeded_and_covers_every_attack() -> None:
+    rows = [_row("bonafide", d, name=str(i)) for d in ("a", "b") for i in range(20)]
+    rows += [_row("spoof", "a", k, str(i)) for k in ("k1", "k2", "k3") for i in range(10)]
+    chosen = sample_rows(rows, 12, seed=1)
+    assert len(chosen) == 12 and chosen == sample_rows(rows, 12, seed=1)
+    assert Counter(r.label for r in chosen) == {"bonafide": 6, "spoof": 6}
+    assert Counter(r.attack for r in chosen if r.label == "spoof") == {"k1": 2, "k2": 2, "k3": 2}
+    assert Counter(r.dataset for r in chosen if r.label == "bonafide") == {"a": 3, "b": 3}
+    assert len(sample_rows(rows, 1000, seed=1)) == len(rows)
+
+
+def test_report_eers_per_attack_against_all_bonafide_and_per_page() -> None:
+    scored = [
+        ScoredFile(_row("bonafide", "p1", name="b1"), 3.0, 4.0),
+        ScoredFile(_row("bonafide", "p1", name="b2"), 1.0, 4.0),
+        ScoredFile(_row("bonafide", "p2", name="b3"), 2.0, 4.0),
+        ScoredFile(_row("spoof", "p1", "easy"), -5.0, 4.0),
+        ScoredFile(_row("spoof", "p2", "hard", "s1"), 2.5, 4.0),
+        ScoredFile(_row("spoof", "p2", "hard", "s2"), 0.0, 4.0),
+    ]
+    report = cm_report(scored)
+    assert report["per_attack"]["easy"] == 0.0
+    # ROC hull of bona fide {3, 1, 2} vs spoofs {2.5, 0}: from (FAR 1/2, FRR 0) to (0, 2/3);
+    # FAR = FRR where x = (1/2 - x) 4/3, x = 2/7.
+    assert report["per_attack"]["hard"] == pytest.approx(100 * 2 / 7, abs=0.01)
+    assert report["per_attack_n"] == {"easy": 1, "hard": 2}
+    assert 0 < report["cm_eer"] < report["per_attack"]["hard"]
+    assert report["per_dataset"] == {"p1": 0.0, "p2": 33.33}  # p2: hull (1/2, 0) to (0, 1)
+    assert (report["n_bonafide"], report["n_spoof"]) == (3, 3)
+
+
+def test_unnamed_attacks_are_grouped_by_dataset() -> None:
+    assert attack_of(_row("spoof", "page", "")) == "unnamed:page"
+
+
+def test_telephony_channel_gives_band_limited_audio_at_the_detector_rate(
+    shared_rows: list[ManifestRow],
+) -> None:
+    row = next(r for r in shared_rows if r.dataset == "autovc_vctk_samples")
+    wide = channel_audio(row, sample_rate=16_000, config=CmEvalConfig(channel="wideband"), index=0)
+    tel = channel_audio(row, sample_rate=16_000, config=CmEvalConfig(), index=0)
+    assert abs(len(tel) - len(wide)) <= 2 and tel.dtype == np.float32
+    spectrum = np.abs(np.fft.rfft(tel)) ** 2
+    above_4k = spectrum[int(len(spectrum) * 4200 / 8000) :].sum() / spectrum.sum()
+    assert above_4k < 1e-3

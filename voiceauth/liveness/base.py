@@ -1,0 +1,96 @@
+"""The one countermeasure protocol, and the factory that maps a name to a loaded detector.
+
+A countermeasure (presentation-attack detector, ISO/IEC 30107-1) says how much a recording
+looks like a live human voice rather than a replay or a synthetic one. Every backend exposes
+the same few members, so that evaluation, enrolment and the call engine can swap them, and a
+score is always bona-fide-positive: higher means more likely a live speaker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from voiceauth.errors import ConfigError, ModelNotFound
+
+COUNTERMEASURES = ("aasist", "aasist-l")
+AASIST_WEIGHTS = {"aasist": "AASIST.pth", "aasist-l": "AASIST-L.pth"}
+DEFAULT_MIN_SECONDS = 0.5
+"""Shortest input scored at all. Decisions should wait for 3 s of speech (published detectors
+need 3-5 s, see ARCHITECTURE.md); this floor only refuses fragments that window repetition
+would turn into a score about the repetition."""
+
+
+@runtime_checkable
+class Countermeasure(Protocol):
+    """What every spoofing detector exposes.
+
+    `score` takes (n,) float32 samples in [-1, 1] at `sample_rate` Hz and returns a
+    bona-fide-positive, log-odds-like score (uncalibrated until a calibration maps it to an
+    LLR). It raises AudioFormatError for empty or non-finite input and InsufficientSpeech below
+    `min_samples`; it never returns NaN.
+    """
+
+    @property
+    def cm_id(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def sample_rate(self) -> int: ...
+
+    @property
+    def min_samples(self) -> int: ...
+
+    def score(self, samples: npt.NDArray[np.float32]) -> float: ...
+
+    def score_batch(self, batch: Sequence[npt.NDArray[np.float32]]) -> list[float]: ...
+
+
+def create_countermeasure(
+    name: str,
+    *,
+    weights_dir: Path | None = None,
+    min_seconds: float = DEFAULT_MIN_SECONDS,
+    batch_size: int = 8,
+) -> Countermeasure:
+    """Load the countermeasure `name` (one of COUNTERMEASURES); models load here, never at import.
+
+    weights_dir holds the published state_dicts (AASIST.pth, AASIST-L.pth). There is no default
+    location: a service configures it, and tests pass ../shared/models/aasist.
+    """
+    if name not in COUNTERMEASURES:
+        raise ConfigError(
+            f"unknown countermeasure {name!r}; choose one of {', '.join(COUNTERMEASURES)}"
+        )
+    if weights_dir is None:
+        raise ModelNotFound(
+            f"no weights directory given for countermeasure {name!r}: pass the folder that "
+            f"holds {AASIST_WEIGHTS[name]} (for development: ../shared/models/aasist)"
+        )
+    from voiceauth.liveness.aasist import (
+        AASIST,
+        AASIST_L,
+        SAMPLE_RATE,
+        WINDOW_SAMPLES,
+        load_aasist,
+    )
+    from voiceauth.liveness.windowed import WindowedCountermeasure
+
+    path = weights_dir / AASIST_WEIGHTS[name]
+    net = load_aasist(path, AASIST if name == "aasist" else AASIST_L)
+    return WindowedCountermeasure(
+        net,
+        cm_id=name,
+        version=hashlib.sha256(path.read_bytes()).hexdigest()[:12],
+        sample_rate=SAMPLE_RATE,
+        window=WINDOW_SAMPLES,
+        min_samples=round(min_seconds * SAMPLE_RATE),
+        batch_size=batch_size,
+    )
