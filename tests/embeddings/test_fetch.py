@@ -5,14 +5,15 @@ from pathlib import Path
 
 import pytest
 
-from voiceauth.embeddings.fetch import PublishedFile, sha256_of, verify_file
+from voiceauth.embeddings.ecapa import file_sha256
+from voiceauth.embeddings.fetch import PublishedFile, verify_file
 from voiceauth.errors import ModelIntegrityError
 
 
 def test_verify_accepts_the_published_bytes_only(tmp_path: Path) -> None:
     blob = tmp_path / "embedding_model.ckpt"
     blob.write_bytes(b"voiceauth")
-    good = PublishedFile("embedding_model.ckpt", 9, sha256_of(blob))
+    good = PublishedFile("embedding_model.ckpt", 9, file_sha256(blob))
     verify_file(blob, good)
     with pytest.raises(ModelIntegrityError, match="9 bytes, published file has 10"):
         verify_file(blob, PublishedFile("embedding_model.ckpt", 10, None))

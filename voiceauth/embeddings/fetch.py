@@ -7,11 +7,11 @@ they are too large to ship. Sizes and sha256 sums are the published files' (see
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from voiceauth.embeddings.ecapa import file_sha256
 from voiceauth.errors import ModelIntegrityError, ModelNotFound
 
 ECAPA_REPO = "speechbrain/spkrec-ecapa-voxceleb"
@@ -45,14 +45,6 @@ ECAPA_FILES = (
 )
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def verify_file(path: Path, expected: PublishedFile) -> None:
     """Raise ModelIntegrityError unless `path` has the published size and checksum."""
     if expected.size is not None and path.stat().st_size != expected.size:
@@ -60,7 +52,7 @@ def verify_file(path: Path, expected: PublishedFile) -> None:
             f"{expected.name}: {path.stat().st_size} bytes, published file has {expected.size}"
         )
     if expected.sha256 is not None:
-        actual = sha256_of(path)
+        actual = file_sha256(path)
         if actual != expected.sha256:
             raise ModelIntegrityError(
                 f"{expected.name}: sha256 {actual[:16]}… does not match the published "
