@@ -68,3 +68,5 @@ def test_telephony_channel_gives_band_limited_audio_at_the_detector_rate(
     spectrum = np.abs(np.fft.rfft(tel)) ** 2
     above_4k = spectrum[int(len(spectrum) * 4200 / 8000) :].sum() / spectrum.sum()
     assert above_4k < 1e-3
+    cut = channel_audio(row, sample_rate=16_000, config=CmEvalConfig(max_seconds=1.5), index=0)
+    assert len(cut) == 24_000

@@ -37,6 +37,9 @@ def eval_cm_command(
     max_files: Annotated[
         int | None, typer.Option(help="score a seeded sample, balanced over attacks")
     ] = None,
+    max_seconds: Annotated[
+        float | None, typer.Option(help="score only each file's first S seconds")
+    ] = None,
     seed: Annotated[int, typer.Option()] = 0,
     scores: Annotated[Path | None, typer.Option(help="per-file scores CSV")] = None,
     threads: Annotated[int, typer.Option(help="torch CPU threads")] = 1,
@@ -52,6 +55,7 @@ def eval_cm_command(
         channel=channel,  # checked against CHANNELS above
         packet_loss=packet_loss,
         max_files=max_files,
+        max_seconds=max_seconds,
         seed=seed,
     )
     torch.set_num_threads(threads)

@@ -42,12 +42,15 @@ BATCH_FILES = 4
 @dataclass(frozen=True, slots=True)
 class CmEvalConfig:
     """channel: wideband (resample only) or telephony (G.711 `codec`, `packet_loss`).
-    max_files: score a seeded, balanced sample of at most this many files (see `sample_rows`)."""
+    max_files: score a seeded, balanced sample of at most this many files (see `sample_rows`).
+    max_seconds: score only each file's first seconds, as a call would after that much audio
+    (and to bound the cost of long clips)."""
 
     channel: Channel = "telephony"
     codec: Codec = "mulaw"
     packet_loss: float = 0.0
     max_files: int | None = None
+    max_seconds: float | None = None
     seed: int = 0
 
 
@@ -124,7 +127,10 @@ def channel_audio(
         audio = telephone_channel(
             audio, codec=config.codec, packet_loss=config.packet_loss, rng=rng
         )
-    return resample(audio.samples, audio.sample_rate, sample_rate)
+    samples = resample(audio.samples, audio.sample_rate, sample_rate)
+    if config.max_seconds is not None:
+        samples = samples[: round(config.max_seconds * sample_rate)]
+    return samples
 
 
 def evaluate_countermeasure(
