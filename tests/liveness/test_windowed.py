@@ -76,7 +76,7 @@ def test_bad_input_raises_a_named_error(
 
 
 def test_factory_refuses_unknown_names_and_missing_weights(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="choose one of aasist, aasist-l"):
+    with pytest.raises(ConfigError, match="choose one of aasist, aasist-l, lfcc-lr"):
         create_countermeasure("rawnet2", weights_dir=tmp_path)
     with pytest.raises(ModelNotFound, match="no weights directory given"):
         create_countermeasure("aasist")

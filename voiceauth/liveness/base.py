@@ -18,8 +18,8 @@ import numpy.typing as npt
 
 from voiceauth.errors import ConfigError, ModelNotFound
 
-COUNTERMEASURES = ("aasist", "aasist-l")
-AASIST_WEIGHTS = {"aasist": "AASIST.pth", "aasist-l": "AASIST-L.pth"}
+COUNTERMEASURES = ("aasist", "aasist-l", "lfcc-lr")
+MODEL_FILES = {"aasist": "AASIST.pth", "aasist-l": "AASIST-L.pth", "lfcc-lr": "lfcc-lr.json"}
 DEFAULT_MIN_SECONDS = 0.5
 """Shortest input scored at all. Decisions should wait for 3 s of speech (published detectors
 need 3-5 s, see ARCHITECTURE.md); this floor only refuses fragments that window repetition
@@ -62,8 +62,9 @@ def create_countermeasure(
 ) -> Countermeasure:
     """Load the countermeasure `name` (one of COUNTERMEASURES); models load here, never at import.
 
-    weights_dir holds the published state_dicts (AASIST.pth, AASIST-L.pth). There is no default
-    location: a service configures it, and tests pass ../shared/models/aasist.
+    weights_dir holds the model file: the published state_dicts (AASIST.pth, AASIST-L.pth) or
+    a model trained by `voiceauth train-cm` (lfcc-lr.json). There is no default location: a
+    service configures it, and tests pass ../shared/models/aasist.
     """
     if name not in COUNTERMEASURES:
         raise ConfigError(
@@ -72,8 +73,13 @@ def create_countermeasure(
     if weights_dir is None:
         raise ModelNotFound(
             f"no weights directory given for countermeasure {name!r}: pass the folder that "
-            f"holds {AASIST_WEIGHTS[name]} (for development: ../shared/models/aasist)"
+            f"holds {MODEL_FILES[name]} (for development: ../shared/models/aasist)"
         )
+    path = weights_dir / MODEL_FILES[name]
+    if name == "lfcc-lr":
+        from voiceauth.liveness.lfcc_lr import LfccLrCountermeasure
+
+        return LfccLrCountermeasure.load(path, min_seconds=min_seconds)
     from voiceauth.liveness.aasist import (
         AASIST,
         AASIST_L,
@@ -83,7 +89,6 @@ def create_countermeasure(
     )
     from voiceauth.liveness.windowed import WindowedCountermeasure
 
-    path = weights_dir / AASIST_WEIGHTS[name]
     net = load_aasist(path, AASIST if name == "aasist" else AASIST_L)
     return WindowedCountermeasure(
         net,
