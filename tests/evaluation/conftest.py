@@ -60,6 +60,8 @@ def _report(manifest: Path, out: Path, *args: str) -> dict[str, Any]:
     report["_stdout"] = done.stdout
     report["_stderr"] = done.stderr
     report["_path"] = str(out)
+    report["_scores"] = str(out.parent / report["scores_csv"])
+    report["_det"] = str(out.parent / report["det_png"])
     return report
 
 

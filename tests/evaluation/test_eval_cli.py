@@ -37,10 +37,10 @@ def test_broken_and_spoof_rows_are_counted_not_scored(wideband_report: dict) -> 
 
 
 def test_outputs_written_and_summary_printed(wideband_report: dict) -> None:
-    trials = read_trials_csv(wideband_report["scores_csv"])
+    trials = read_trials_csv(wideband_report["_scores"])
     assert len(trials["target"]) == wideband_report["n_target"] + wideband_report["n_nontarget"]
     assert "llr" in trials and "score_asnorm" in trials
-    assert Path(wideband_report["det_png"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert Path(wideband_report["_det"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "calibrated" in wideband_report["_stdout"] and "eer" in wideband_report["_stdout"]
     assert "embedding" in wideband_report["_stderr"]  # the progress bar
 
@@ -49,7 +49,7 @@ def test_telephony_short_tests(telephony_report: dict) -> None:
     report = telephony_report
     assert report["config"]["channel"] == "telephony"
     assert set(report["stages"]) == {"cosine", "calibrated"}
-    assert max(read_trials_csv(report["scores_csv"])["test_speech_s"]) <= 3.0 + 1e-6
+    assert max(read_trials_csv(report["_scores"])["test_speech_s"]) <= 3.0 + 1e-6
     assert report["eer"] < 15.0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -81,8 +82,9 @@ def eval_command(
         fail(str(exc))
     scores_path = scores or json_out.with_suffix(".scores.csv")
     det_path = det or json_out.with_suffix(".det.png")
-    result.report["scores_csv"] = str(scores_path)
-    result.report["det_png"] = str(det_path)
+    # Paths relative to the report, so a run folder can be moved or shared whole.
+    result.report["scores_csv"] = os.path.relpath(scores_path, json_out.parent)
+    result.report["det_png"] = os.path.relpath(det_path, json_out.parent)
     json_out.parent.mkdir(parents=True, exist_ok=True)
     json_out.write_text(json.dumps(result.report, indent=2, allow_nan=False) + "\n")
     write_trials_csv(scores_path, result.trials)
