@@ -79,3 +79,22 @@ def test_errors_are_one_line(manifest: Path, tmp_path: Path) -> None:
     )
     assert code == 2
     assert "hyperparams.yaml missing" in output
+
+
+def test_command_defaults_are_the_recipe_defaults() -> None:
+    """The CLI repeats the defaults for --help; they must not drift from TrainConfig's."""
+    import inspect
+    from dataclasses import fields
+
+    from voiceauth.cli.train import parse_channels, train_command
+    from voiceauth.training.config import AugmentConfig, TrainConfig
+
+    options = {name: p.default for name, p in inspect.signature(train_command).parameters.items()}
+    config = {f.name: f.default for f in fields(TrainConfig)}
+    augment = {f.name: f.default for f in fields(AugmentConfig)}
+    for name in ("epochs", "steps", "batch_size", "crop_seconds", "learning_rate", "seed"):
+        assert options[name] == config[name], name
+    assert parse_channels(options["channels"]) == config["channels"]
+    for name in ("telephony_prob", "noise_prob", "speed_prob"):
+        assert options[name] == augment[name], name
+    assert options["val_fraction"] == config["val_fraction"]

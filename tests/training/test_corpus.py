@@ -121,3 +121,21 @@ def test_short_speech_is_repeated_to_fill_a_crop() -> None:
     assert set(crop.tolist()) == set(range(30))
     long = sampler.crop(0)
     assert np.all(np.diff(long) == 1)  # one contiguous piece
+
+
+def test_held_out_list_names_every_alias_of_its_people(shared_data: Path) -> None:
+    """The evaluation split: no held-out person may train under another spelling of their id."""
+    import re
+
+    held = read_speaker_list(Path(__file__).with_name("held_out_speakers.txt"))
+    rows = read_manifest(shared_data / "manifest.csv")
+    speakers = {r.speaker for r in rows if r.label == "bonafide"}  # training reads only these
+    assert held <= speakers
+
+    def person(name: str) -> str:
+        match = re.fullmatch(r"(?:VCTK|vctk_)(p\d+)|(?:LTTS|libri_|LS)(\d+)", name)
+        return (match.group(1) or match.group(2)) if match else name
+
+    held_people = {person(name) for name in held}
+    assert {name for name in speakers if person(name) in held_people} == held
+    assert len(held_people) == 56

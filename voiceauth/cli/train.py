@@ -26,7 +26,7 @@ def train_command(
     out: Annotated[Path, typer.Option(help="new model directory to write")],
     epochs: Annotated[int, typer.Option(help="epochs (reporting and schedule units)")] = 12,
     steps: Annotated[int, typer.Option(help="optimiser steps per epoch")] = 40,
-    channels: Annotated[str, typer.Option(help="5 ECAPA layer widths")] = "256,256,256,256,768",
+    channels: Annotated[str, typer.Option(help="5 ECAPA layer widths")] = "128,128,128,128,384",
     crop_seconds: Annotated[float, typer.Option(help="training crop length")] = 2.0,
     batch_size: Annotated[int, typer.Option(help="crops per step")] = 32,
     learning_rate: Annotated[float, typer.Option(help="peak Adam learning rate")] = 2e-3,
@@ -37,8 +37,8 @@ def train_command(
         Path | None, typer.Option(help="file of speaker ids to hold out, one per line")
     ] = None,
     val_fraction: Annotated[float, typer.Option(help="share of speakers held out")] = 0.0,
-    telephony_prob: Annotated[float, typer.Option(help="P(G.711 channel) per crop")] = 0.5,
-    noise_prob: Annotated[float, typer.Option(help="P(white/pink noise) per crop")] = 0.3,
+    telephony_prob: Annotated[float, typer.Option(help="P(G.711 channel) per crop")] = 0.7,
+    noise_prob: Annotated[float, typer.Option(help="P(white/pink noise) per crop")] = 0.5,
     speed_prob: Annotated[float, typer.Option(help="P(speed 0.9/1.1) per crop")] = 0.3,
     threads: Annotated[int | None, typer.Option(help="torch CPU threads")] = None,
 ) -> None:

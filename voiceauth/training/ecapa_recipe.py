@@ -140,7 +140,7 @@ def train_ecapa(
         RunSummary(
             corpus=corpus,
             held_out=split.held_out,
-            history=[(r.epoch, r.loss, r.accuracy, r.learning_rate) for r in history],
+            history=[(r.epoch, r.loss, r.accuracy, r.learning_rate, r.margin) for r in history],
             load_s=load_s,
             total_s=time.monotonic() - started,
             version=version,
@@ -170,9 +170,10 @@ def train_loop(
     )
     sampler = CropSampler(corpus, augmenter.source_samples, np.random.default_rng(seeds[1]))
     features, sentence_norm = hparams.build_features(), hparams.build_sentence_norm()
-    parameters = [*model.parameters(), *classifier.parameters()]
     optimiser = torch.optim.Adam(
-        parameters, lr=config.learning_rate, weight_decay=config.weight_decay
+        [*model.parameters(), *classifier.parameters()],
+        lr=config.learning_rate,
+        weight_decay=config.weight_decay,
     )
     model.train()
     classifier.train()
@@ -183,27 +184,19 @@ def train_loop(
         losses, hits, seen = [], 0, 0
         for _ in range(config.steps):
             rate = learning_rate(config, step)
-            margin = config.margin * min(
-                1.0, step / max(1.0, config.margin_ramp_fraction * config.total_steps)
-            )
+            margin = margin_at(config, step)
             for group in optimiser.param_groups:
                 group["lr"] = rate
             batch = sampler.batch(config.batch_size)
             wavs = torch.from_numpy(np.stack([augmenter(crop) for crop in batch.crops]))
-            labels = torch.from_numpy(batch.labels).unsqueeze(1)
             with torch.no_grad():
                 feats = sentence_norm(features(wavs), torch.ones(len(wavs)))
-            cosines = classifier(model(feats))
-            loss = LogSoftmaxWrapper(AdditiveAngularMargin(margin=margin, scale=config.scale))(
-                cosines, labels
+            loss, correct = _step(
+                model, classifier, optimiser, feats, torch.from_numpy(batch.labels), margin, config
             )
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(parameters, GRADIENT_CLIP)
-            optimiser.step()
-            losses.append(float(loss.detach()))
-            hits += int((cosines.detach().squeeze(1).argmax(dim=1) == labels.squeeze(1)).sum())
-            seen += len(labels)
+            losses.append(loss)
+            hits += correct
+            seen += len(batch.labels)
             step += 1
         report = EpochReport(
             epoch=epoch,
@@ -220,6 +213,35 @@ def train_loop(
     model.eval()
     classifier.eval()
     return history
+
+
+def _step(
+    model: torch.nn.Module,
+    classifier: torch.nn.Module,
+    optimiser: torch.optim.Optimizer,
+    feats: torch.Tensor,
+    labels: torch.Tensor,
+    margin: float,
+    config: TrainConfig,
+) -> tuple[float, int]:
+    """One AAM-softmax step on (batch, frames, n_mels) features; returns loss and hits."""
+    cosines = classifier(model(feats))
+    criterion = LogSoftmaxWrapper(AdditiveAngularMargin(margin=margin, scale=config.scale))
+    loss = criterion(cosines, labels.unsqueeze(1))
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_([*model.parameters(), *classifier.parameters()], GRADIENT_CLIP)
+    optimiser.step()
+    hits = int((cosines.detach().squeeze(1).argmax(dim=1) == labels).sum())
+    return float(loss.detach()), hits
+
+
+def margin_at(config: TrainConfig, step: int) -> float:
+    """AAM margin at `step`: linear from 0 to `margin` over the ramp, then constant."""
+    ramp = config.margin_ramp_fraction * config.total_steps
+    if ramp < 1.0:
+        return config.margin
+    return config.margin * min(1.0, step / ramp)
 
 
 def learning_rate(config: TrainConfig, step: int) -> float:

@@ -19,11 +19,11 @@ HELD_OUT_FILE = "held_out_speakers.txt"
 
 @dataclass(frozen=True, slots=True, eq=False)
 class RunSummary:
-    """What the model card reports; history rows are (epoch, loss, accuracy, learning rate)."""
+    """What the model card reports; history rows: (epoch, loss, accuracy, learning rate, margin)."""
 
     corpus: Corpus
     held_out: tuple[str, ...]
-    history: list[tuple[int, float, float, float]] = field(default_factory=list)
+    history: list[tuple[int, float, float, float, float]] = field(default_factory=list)
     load_s: float = 0.0
     total_s: float = 0.0
     version: str = ""
@@ -77,11 +77,13 @@ def model_card(config: TrainConfig, summary: RunSummary) -> str:
         f"- wall time: {summary.total_s / 60:.1f} min ({summary.load_s:.0f} s loading speech)",
         "",
         "## Loss curve",
-        "| epoch | loss | train accuracy | learning rate |",
-        "|---|---|---|---|",
+        "AAM loss grows with the margin while it is ramped up; compare epochs at equal margin.",
+        "",
+        "| epoch | loss | train accuracy | learning rate | margin |",
+        "|---|---|---|---|---|",
         *(
-            f"| {epoch} | {loss:.3f} | {accuracy:.3f} | {rate:.2e} |"
-            for epoch, loss, accuracy, rate in summary.history
+            f"| {epoch} | {loss:.3f} | {accuracy:.3f} | {rate:.2e} | {margin:.2f} |"
+            for epoch, loss, accuracy, rate, margin in summary.history
         ),
         "",
         "## Limits",
