@@ -28,6 +28,9 @@ PACKET_S = 0.020
 """RTP packet duration: 160 samples of G.711 at 8 kHz."""
 
 Codec = Literal["mulaw", "alaw"]
+Channel = Literal["wideband", "telephony"]
+"""How evaluations hear audio: as recorded, or through `telephone_channel`."""
+CHANNELS: tuple[Channel, ...] = ("wideband", "telephony")
 CODECS: tuple[Codec, ...] = ("mulaw", "alaw")
 
 

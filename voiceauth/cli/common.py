@@ -7,6 +7,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from voiceauth.audio.channel import CHANNELS, Channel
 from voiceauth.embeddings.base import Embedder
 from voiceauth.embeddings.factory import create_embedder
 from voiceauth.settings import load_settings
@@ -21,6 +22,14 @@ def fail(message: str) -> NoReturn:
     """Print an error for a person and exit with status 2."""
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code=2)
+
+
+def check_channel(channel: str) -> Channel:
+    """The channel option as its type, or exit naming the valid ones."""
+    for known in CHANNELS:
+        if channel == known:
+            return known
+    fail(f"unknown channel {channel!r}; choose one of {', '.join(CHANNELS)}")
 
 
 def ecapa_dir_or_default(ecapa_dir: Path | None) -> Path:

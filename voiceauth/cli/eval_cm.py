@@ -12,11 +12,11 @@ import typer
 from tqdm import tqdm
 
 from voiceauth.cli.app import app
-from voiceauth.cli.common import fail
+from voiceauth.cli.common import check_channel, fail
 from voiceauth.data.manifest import read_manifest
 from voiceauth.errors import VoiceauthError
 from voiceauth.liveness.base import COUNTERMEASURES
-from voiceauth.liveness.evaluate import CHANNELS, CmEvalConfig, ScoredFile, evaluate_countermeasure
+from voiceauth.liveness.evaluate import CmEvalConfig, ScoredFile, evaluate_countermeasure
 
 SHOWN_ATTACKS = 5
 """Best and worst attacks printed in the summary (all of them are in the JSON)."""
@@ -49,10 +49,8 @@ def eval_cm_command(
 
     from voiceauth.liveness.base import create_countermeasure
 
-    if channel not in CHANNELS:
-        fail(f"unknown channel {channel!r}; choose one of {', '.join(CHANNELS)}")
     config = CmEvalConfig(
-        channel=channel,  # checked against CHANNELS above
+        channel=check_channel(channel),
         packet_loss=packet_loss,
         max_files=max_files,
         max_seconds=max_seconds,

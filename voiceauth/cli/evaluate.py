@@ -13,10 +13,15 @@ import typer
 from tqdm import tqdm
 
 from voiceauth.cli.app import app
-from voiceauth.cli.common import EcapaDirOption, EmbedderOption, build_embedder, fail
+from voiceauth.cli.common import (
+    EcapaDirOption,
+    EmbedderOption,
+    build_embedder,
+    check_channel,
+    fail,
+)
 from voiceauth.data.manifest import read_manifest
 from voiceauth.errors import VoiceauthError
-from voiceauth.evaluation.embed import CHANNELS
 from voiceauth.evaluation.run import EvalConfig, evaluate
 
 FIGURES = ("eer", "min_dcf", "cllr", "fnmr_at_fmr_1", "fnmr_at_fmr_0_1")
@@ -48,10 +53,8 @@ def eval_command(
     from voiceauth.scoring.det_plot import plot_det
     from voiceauth.scoring.trials import write_trials_csv
 
-    if channel not in CHANNELS:
-        fail(f"unknown channel {channel!r}; choose one of {', '.join(CHANNELS)}")
     config = EvalConfig(
-        channel=channel,  # checked against CHANNELS above
+        channel=check_channel(channel),
         test_seconds=test_seconds,
         enrol_seconds=enrol_seconds,
         min_speech_s=min_speech,

@@ -10,20 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
-from voiceauth.audio.channel import telephone_channel
+from voiceauth.audio.channel import Channel, telephone_channel
 from voiceauth.audio.frontend import Speech, extract_speech
 from voiceauth.audio.io import load_audio
 from voiceauth.audio.vad import SileroVad
 from voiceauth.data.manifest import ManifestRow
 from voiceauth.embeddings.base import Embedder, Embedding
 from voiceauth.errors import AudioFormatError, InsufficientSpeech
-
-Channel = Literal["wideband", "telephony"]
-CHANNELS: tuple[Channel, ...] = ("wideband", "telephony")
 
 
 @dataclass(frozen=True, slots=True)

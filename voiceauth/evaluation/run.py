@@ -15,10 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from voiceauth.audio.channel import Channel
 from voiceauth.audio.vad import SileroVad
 from voiceauth.data.manifest import ManifestRow
 from voiceauth.embeddings.base import Embedder
-from voiceauth.evaluation.embed import Channel, embed_files
+from voiceauth.evaluation.embed import embed_files
 from voiceauth.evaluation.protocol import FileInfo, build_trials
 from voiceauth.evaluation.score import Columns, calibrate_by_fold, score_trials
 from voiceauth.scoring.metrics import cllr, det_curve, eer, fnmr_at_fmr, min_cllr, min_dcf

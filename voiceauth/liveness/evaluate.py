@@ -20,12 +20,12 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from voiceauth.audio.channel import Codec, telephone_channel
+from voiceauth.audio.channel import CHANNELS, Channel, Codec, telephone_channel
 from voiceauth.audio.io import load_audio
 from voiceauth.audio.resample import resample
 from voiceauth.data.manifest import ManifestRow
@@ -33,8 +33,6 @@ from voiceauth.errors import AudioFormatError
 from voiceauth.liveness.base import Countermeasure
 from voiceauth.scoring.metrics import eer
 
-Channel = Literal["wideband", "telephony"]
-CHANNELS: tuple[Channel, ...] = ("wideband", "telephony")
 BATCH_FILES = 4
 """Files scored together: enough windows to batch, little audio held at once."""
 
