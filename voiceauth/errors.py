@@ -131,3 +131,23 @@ class AuditChainBroken(TamperedData):
 
 class InvalidRecord(StoreError, ValueError):
     """A value the store will not keep: a malformed phone number, id, model or time."""
+
+
+class CallError(VoiceauthError):
+    """A call-service request that cannot be served; the transport closes with this reason."""
+
+
+class UnknownCall(CallError, LookupError):
+    def __init__(self, call_id: str) -> None:
+        super().__init__(f"no open call {call_id!r} (never started, or already ended)")
+        self.call_id = call_id
+
+
+class CallExists(CallError, ValueError):
+    def __init__(self, call_id: str) -> None:
+        super().__init__(f"call {call_id!r} is already open")
+        self.call_id = call_id
+
+
+class CallRejected(CallError):
+    """The service takes no new call now: draining on shutdown, or at its call limit."""

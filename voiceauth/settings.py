@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from voiceauth.errors import ConfigError
 
@@ -32,6 +32,36 @@ class Settings(BaseModel):
     keys: SecretStr | None = None
     key_file: Path | None = None
     api_keys: SecretStr | None = None
+    # The live call service (`voiceauth serve`)
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    public_url: str | None = None
+    """The service's base URL as platforms reach it (Twilio signs the URL it connects to)."""
+    rtp_ports: str = "40000-40999"
+    """UDP port range handed out to RTP calls, one port per call."""
+    audiosocket_port: int = Field(9092, ge=0, le=65535)
+    """Asterisk AudioSocket TCP port; 0 turns the listener off."""
+    twilio_auth_token: SecretStr | None = None
+    audiohook_client_secret: SecretStr | None = None
+    """Base64 secret of the AudioHook integration, the key of its HTTP message signatures."""
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    max_calls: int = Field(500, ge=1)
+    drain_timeout_s: float = Field(30.0, ge=0)
+
+    @field_validator("rtp_ports")
+    @classmethod
+    def _port_range(cls, value: str) -> str:
+        low, sep, high = value.partition("-")
+        if not (sep and low.isdigit() and high.isdigit() and 1 <= int(low) <= int(high) < 65536):
+            raise ValueError(f"rtp_ports must look like 40000-40999, got {value!r}")
+        return value
+
+    @property
+    def rtp_port_range(self) -> tuple[int, int]:
+        """First and last UDP port for RTP calls (inclusive)."""
+        low, _, high = self.rtp_ports.partition("-")
+        return int(low), int(high)
 
     @property
     def database(self) -> str:

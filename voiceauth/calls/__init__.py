@@ -1,0 +1,1 @@
+"""Call sessions: a live call's tracks in, voice and liveness evidence and its state out."""
