@@ -34,7 +34,7 @@ CHANNELS: tuple[Channel, ...] = ("wideband", "telephony")
 CODECS: tuple[Codec, ...] = ("mulaw", "alaw")
 
 
-def _band_limit(samples: npt.NDArray[np.float32], rate: int) -> npt.NDArray[np.float32]:
+def band_limit(samples: npt.NDArray[np.float32], rate: int) -> npt.NDArray[np.float32]:
     """Zero-phase Butterworth band-pass to the telephone band, so segment times do not shift."""
     sos = butter(BAND_FILTER_ORDER, TELEPHONE_BAND_HZ, btype="bandpass", fs=rate, output="sos")
     if len(samples) < 2:
@@ -88,7 +88,7 @@ def telephone_channel(
             "reproducible"
         )
     narrow = resample(audio.samples, audio.sample_rate, TELEPHONE_RATE)
-    coded = _companding_round_trip(_band_limit(narrow, TELEPHONE_RATE), codec)
+    coded = _companding_round_trip(band_limit(narrow, TELEPHONE_RATE), codec)
     if packet_loss > 0.0 and rng is not None:
         coded = _drop_packets(coded, packet_loss, rng)
     return Audio(samples=coded, sample_rate=TELEPHONE_RATE)

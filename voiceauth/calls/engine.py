@@ -1,0 +1,202 @@
+"""The model work of live calls, batched across calls: VAD, embeddings, scores, liveness.
+
+`CallEngine.process` runs in one worker thread on every call with new audio. The VAD advances
+all of them in one batch; an embedding is computed only when a call has gathered enough new
+net speech (`update_every_s` before a decision, `recheck_every_s` after it, the latter on a
+recent window so a handed-over phone shows as a change of speaker), and the embeddings due
+share one `embed_batch`. The countermeasure runs on the accumulated speech from 3 s, on its own
+schedule (see liveness.streaming), until the call is decided. Cost per call is thereby bounded
+by speech, not by frames.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from voiceauth.audio.channel import band_limit
+from voiceauth.audio.resample import resample
+from voiceauth.audio.vad_stream import BatchedVad
+from voiceauth.calls.decision import DecisionPolicy, decide
+from voiceauth.calls.session import CallSession
+from voiceauth.calls.snapshot import DECIDED, VoiceState
+from voiceauth.embeddings.base import Embedder, Embedding
+from voiceauth.index.watchlist import WatchlistMonitor
+from voiceauth.transports.base import SAMPLE_RATE
+from voiceauth.verification.scorer import VoiceScorer
+
+
+class LivenessStream(Protocol):
+    """A call's countermeasure over its accumulated speech (liveness.streaming)."""
+
+    def add(self, speech: npt.NDArray[np.float32]) -> float | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Liveness:
+    """How to give each call its own liveness stream, and the rate it wants speech at."""
+
+    new_stream: Callable[[], LivenessStream]
+    sample_rate: int
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """update_every_s: new net speech between voice scores until a decision; max_window_s:
+    most recent speech embedded for that score; recheck_every_s / recheck_window_s: the same
+    after a match, watching for a change of speaker."""
+
+    update_every_s: float = 1.0
+    max_window_s: float = 20.0
+    recheck_every_s: float = 5.0
+    recheck_window_s: float = 6.0
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """A call whose state the last pass changed, with the age of its oldest new frame."""
+
+    session: CallSession
+    latency_s: float | None
+
+
+class CallEngine:
+    def __init__(
+        self,
+        *,
+        vad: BatchedVad,
+        embedder: Embedder,
+        scorer: VoiceScorer,
+        policy: DecisionPolicy,
+        watchlist: WatchlistMonitor | None = None,
+        liveness: Liveness | None = None,
+        config: EngineConfig = EngineConfig(),
+    ) -> None:
+        self.vad = vad
+        self.embedder = embedder
+        self.scorer = scorer
+        self.policy = policy
+        self.watchlist = watchlist
+        self.liveness = liveness
+        self.config = config
+        self._streams: dict[str, LivenessStream] = {}
+
+    def process(self, sessions: list[CallSession]) -> list[Update]:
+        """One pass over calls with new audio; returns those whose state or evidence changed."""
+        arrivals = [session.take() for session in sessions]
+        speech = self.vad.step([session.vad for session in sessions])
+        before = [session.snapshot() for session in sessions]
+        for session, chunk in zip(sessions, speech, strict=True):
+            session.add_speech(chunk)
+            if self.liveness is not None and self._checks_voice(session) and len(chunk):
+                self._liveness(session, chunk)
+        self._score(sessions)
+        now = time.monotonic()
+        updates = []
+        for session, old, arrival in zip(sessions, before, arrivals, strict=True):
+            self._decide(session)
+            session.trim_speech(max(self.config.max_window_s, self.config.recheck_window_s))
+            if session.snapshot() != old:
+                updates.append(Update(session, None if arrival is None else now - arrival))
+        return updates
+
+    def forget(self, call_id: str) -> None:
+        self._streams.pop(call_id, None)
+
+    def _checks_voice(self, session: CallSession) -> bool:
+        return session.claim is not None and session.claim.voiceprint is not None
+
+    def _liveness(self, session: CallSession, chunk: npt.NDArray[np.float32]) -> None:
+        assert self.liveness is not None
+        if session.state in DECIDED:
+            return
+        stream = self._streams.get(session.call_id)
+        if stream is None:
+            stream = self._streams[session.call_id] = self.liveness.new_stream()
+        speech = resample(chunk, SAMPLE_RATE, self.liveness.sample_rate)
+        llr = stream.add(speech)
+        if llr is not None:
+            session.liveness_llr = llr
+            session.liveness_at_samples = session.speech_samples
+
+    def _due_window(self, session: CallSession) -> float | None:
+        """Seconds of recent speech to embed now, or None when no score is due."""
+        if not self._checks_voice(session) or session.net_speech_s < self.policy.min_speech_s:
+            return None
+        new = (session.speech_samples - session.embedded_at_samples) / SAMPLE_RATE
+        if session.state is VoiceState.MATCH:
+            due = new >= self.config.recheck_every_s
+            return self.config.recheck_window_s if due else None
+        if session.state in DECIDED:
+            return None
+        if session.embedded_at_samples and new < self.config.update_every_s:
+            return None
+        return self.config.max_window_s
+
+    def _score(self, sessions: list[CallSession]) -> None:
+        due = [(s, w) for s in sessions if (w := self._due_window(s)) is not None]
+        if not due:
+            return
+        rate = self.embedder.sample_rate
+        # Platforms differ in how much of 0-4 kHz they pass; every call is heard through the
+        # telephone band (G.712) that voiceprints and calibration were made in.
+        windows = [
+            resample(band_limit(s.recent_speech(w), SAMPLE_RATE), SAMPLE_RATE, rate)
+            for s, w in due
+        ]
+        embeddings = self.embedder.embed_batch(windows)
+        for (session, _), embedding in zip(due, embeddings, strict=True):
+            self._use(session, embedding)
+
+    def _use(self, session: CallSession, embedding: Embedding) -> None:
+        assert session.claim is not None and session.claim.voiceprint is not None
+        _, llr = self.scorer.score(
+            embedding.vector,
+            session.claim.voiceprint,
+            customer_id=session.claim.customer_id,
+            net_speech_s=embedding.net_speech_s,
+            snr_db=session.snr_db(),
+        )
+        session.embedded_at_samples = session.speech_samples
+        if session.state is VoiceState.MATCH:
+            if llr is not None and llr <= self.policy.reject_llr:
+                session.speaker_changed = True
+        else:
+            session.voice_llr = llr
+        if self.watchlist is not None and self.watchlist.search(embedding):
+            session.watchlist_hit = True
+
+    def _decide(self, session: CallSession) -> None:
+        if session.claim is None:
+            session.reasons = ("no claimed customer yet",)
+            return
+        if session.claim.state is not None:
+            session.state = session.claim.state
+            session.reasons = (session.claim.reason or session.claim.state.value,)
+            return
+        if session.speaker_changed:
+            session.state = VoiceState.MISMATCH
+            session.reasons = ("a different speaker took over the call after the match",)
+            return
+        if session.state in DECIDED:
+            return
+        verdict = decide(
+            self.policy,
+            voice_llr=session.voice_llr,
+            liveness_llr=session.liveness_llr,
+            net_speech_s=session.net_speech_s,
+            liveness_expected=self.liveness is not None,
+        )
+        session.state = verdict.state
+        reasons = verdict.reasons
+        if session.watchlist_hit:
+            reasons = (*reasons, "voice matches a fraud watchlist entry")
+        session.reasons = reasons
+        if verdict.state in DECIDED:
+            session.decided_after_audio_s = round(session.audio_samples / SAMPLE_RATE, 3)
+            session.decided_after_speech_s = round(session.net_speech_s, 3)

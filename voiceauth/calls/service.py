@@ -1,0 +1,223 @@
+"""`CallService`: the live call service behind every transport (a `CallSink`).
+
+Transports call it on the event loop; it never does model work there. Frames queue on their
+call's session, one worker task hands every call with enough new audio to the `CallEngine` in
+a thread (one pass at a time, so the models are never used concurrently), and publishes the
+calls whose state changed. Claimed customers are looked up once per claim, in a thread, and
+the voiceprint kept in memory for the call only (its use is audited by the store).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+
+import numpy as np
+import numpy.typing as npt
+
+from voiceauth.calls.engine import CallEngine, Update
+from voiceauth.calls.metrics import CallMetrics
+from voiceauth.calls.session import CallSession, Claim
+from voiceauth.calls.snapshot import CallSnapshot, VoiceState
+from voiceauth.calls.streams import Broadcaster
+from voiceauth.errors import CallExists, CallRejected, UnknownCall, UnknownCustomer
+from voiceauth.store import VoiceprintStore
+from voiceauth.transports.base import CallStart, Track
+
+log = logging.getLogger(__name__)
+
+ACTOR = "system:call-service"
+BATCH_SAMPLES = 2048
+"""256 ms of new audio wakes the worker: VAD windows are 32 ms, and fewer, larger passes
+batch better across calls; it bounds the added latency."""
+KEEP_RESULTS = 10_000
+"""Ended calls whose final snapshot stays readable (GET /calls/{id}) after the call."""
+
+Listener = Callable[[CallSnapshot], None]
+
+
+class CallService:
+    def __init__(
+        self,
+        engine: CallEngine,
+        store: VoiceprintStore,
+        metrics: CallMetrics,
+        *,
+        max_calls: int = 500,
+        batch_samples: int = BATCH_SAMPLES,
+    ) -> None:
+        self.engine = engine
+        self.store = store
+        self.metrics = metrics
+        self.max_calls = max_calls
+        self.batch_samples = batch_samples
+        self.updates = Broadcaster()
+        self.listeners: list[Listener] = []
+        self.draining = False
+        self._sessions: dict[str, CallSession] = {}
+        self._results: OrderedDict[str, CallSnapshot] = OrderedDict()
+        self._ready: set[str] = set()
+        self._wake = asyncio.Event()
+        self._pass = asyncio.Lock()
+
+    # -- the CallSink interface ---------------------------------------------------------------
+
+    async def start(self, start: CallStart, *, attach: bool = False) -> None:
+        if start.call_id in self._sessions:
+            if attach:
+                return
+            raise CallExists(start.call_id)
+        if self.draining:
+            self.metrics.rejected_calls.labels(start.transport, "draining").inc()
+            raise CallRejected("the service is shutting down: no new calls")
+        if len(self._sessions) >= self.max_calls:
+            self.metrics.rejected_calls.labels(start.transport, "full").inc()
+            raise CallRejected(f"the service is at its limit of {self.max_calls} calls")
+        session = CallSession(start, self.engine.vad.new_stream())
+        self._sessions[start.call_id] = session
+        self._results.pop(start.call_id, None)
+        self.metrics.calls.labels(start.transport).inc()
+        self.metrics.active_calls.set(len(self._sessions))
+        if start.customer_id:
+            await self._claim(session, start.customer_id)
+        self._publish(session.snapshot())
+
+    async def audio(self, call_id: str, track: Track, pcm: npt.NDArray[np.int16]) -> None:
+        session = self._open(call_id)
+        self.metrics.frames.labels(session.start.transport, track).inc()
+        if track != "caller":
+            return  # the agent's voice is never embedded; it only has to be kept apart
+        if session.receive(pcm) >= self.batch_samples:
+            self._ready.add(call_id)
+            self._wake.set()
+
+    async def dtmf(self, call_id: str, digit: str) -> None:
+        self._open(call_id).dtmf += digit
+
+    async def end(self, call_id: str, reason: str) -> CallSnapshot:
+        session = self._open(call_id)
+        async with self._pass:
+            updates = await asyncio.to_thread(self.engine.process, [session])
+        self._observe(updates)
+        session.ended, session.end_reason = True, reason
+        del self._sessions[call_id]
+        self._ready.discard(call_id)
+        self.engine.forget(call_id)
+        self.metrics.active_calls.set(len(self._sessions))
+        final = session.snapshot()
+        self._results[call_id] = final
+        while len(self._results) > KEEP_RESULTS:
+            self._results.popitem(last=False)
+        self._publish(final)
+        return final
+
+    def snapshot(self, call_id: str) -> CallSnapshot:
+        session = self._sessions.get(call_id)
+        if session is not None:
+            return session.snapshot()
+        if call_id in self._results:
+            return self._results[call_id]
+        raise UnknownCall(call_id)
+
+    # -- beyond the sink: claims, the worker, shutdown ----------------------------------------
+
+    @property
+    def active_calls(self) -> int:
+        return len(self._sessions)
+
+    async def claim(self, call_id: str, customer_id: str) -> CallSnapshot:
+        """Set or change the claimed customer (IVR identification, DTMF customer number)."""
+        session = self._open(call_id)
+        await self._claim(session, customer_id)
+        self._publish(session.snapshot())
+        return session.snapshot()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Run the worker for the duration of the block (the app's lifespan)."""
+        worker = asyncio.create_task(self._work(), name="voiceauth-call-worker")
+        try:
+            yield
+        finally:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+
+    async def drain(self, timeout_s: float) -> list[CallSnapshot]:
+        """Refuse new calls, let running ones end by themselves for up to timeout_s, then end
+        the rest ("shutdown"); returns the final snapshots of those ended here."""
+        self.draining = True
+        deadline = time.monotonic() + timeout_s
+        while self._sessions and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        ended = [await self.end(call_id, "shutdown") for call_id in list(self._sessions)]
+        self.updates.close_all("the service is shutting down")
+        return ended
+
+    def _open(self, call_id: str) -> CallSession:
+        session = self._sessions.get(call_id)
+        if session is None:
+            raise UnknownCall(call_id)
+        return session
+
+    async def _claim(self, session: CallSession, customer_id: str) -> None:
+        session.claim = await asyncio.to_thread(self._lookup, customer_id, session.call_id)
+        session.voice_llr = None
+        session.liveness_llr = None
+        session.embedded_at_samples = 0
+        session.state = session.claim.state or VoiceState.COLLECTING
+        session.reasons = (session.claim.reason or "claim accepted: listening",)
+
+    def _lookup(self, customer_id: str, call_id: str) -> Claim:
+        """What the store allows for this claim; consent is checked before the voiceprint is
+        read, so a customer without consent never has their voice processed."""
+        try:
+            if not self.store.has_consent(customer_id):
+                return Claim(
+                    customer_id,
+                    VoiceState.NO_CONSENT,
+                    reason="no voice-biometrics consent: verify without voice",
+                )
+            voiceprint = self.store.load_voiceprint(
+                customer_id, self.engine.scorer.model, actor=ACTOR, call_id=call_id
+            )
+        except UnknownCustomer:
+            return Claim(customer_id, VoiceState.NOT_ENROLLED, reason="customer not on file")
+        if voiceprint is None:
+            return Claim(
+                customer_id,
+                VoiceState.NOT_ENROLLED,
+                reason="no voiceprint for this model: verify without voice",
+            )
+        return Claim(customer_id, voiceprint=voiceprint.vector)
+
+    async def _work(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            ready = [self._sessions[c] for c in self._ready if c in self._sessions]
+            self._ready.clear()
+            if not ready:
+                continue
+            try:
+                async with self._pass:
+                    updates = await asyncio.to_thread(self.engine.process, ready)
+            except Exception:  # a model failure must not stop every other call
+                log.exception("call engine pass failed for %d calls", len(ready))
+                continue
+            self._observe(updates)
+
+    def _observe(self, updates: list[Update]) -> None:
+        for update in updates:
+            if update.latency_s is not None:
+                self.metrics.decision_latency.observe(update.latency_s)
+            self._publish(update.session.snapshot())
+
+    def _publish(self, snapshot: CallSnapshot) -> None:
+        self.updates.publish(snapshot)
+        for listener in self.listeners:
+            listener(snapshot)
