@@ -46,6 +46,8 @@ class Settings(BaseModel):
     """Base64 secret of the AudioHook integration, the key of its HTTP message signatures."""
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+    models_dir: Path | None = None
+    """Calibration, thresholds and countermeasure files; default: the `models/` shipped here."""
     max_calls: int = Field(500, ge=1)
     drain_timeout_s: float = Field(30.0, ge=0)
 
@@ -67,6 +69,11 @@ class Settings(BaseModel):
     def database(self) -> str:
         """The store's SQLAlchemy URL: `database_url`, else a SQLite file under `home`."""
         return self.database_url or f"sqlite:///{self.home}/voiceauth.db"
+
+    @property
+    def model_files(self) -> Path:
+        """Where calibrations, thresholds and the countermeasure are read from."""
+        return self.models_dir or Path(__file__).resolve().parent.parent / "models"
 
     @property
     def ecapa_model_dir(self) -> Path:

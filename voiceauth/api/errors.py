@@ -13,12 +13,15 @@ from fastapi.responses import JSONResponse
 
 from voiceauth.errors import (
     AudioFormatError,
+    CallExists,
+    CallRejected,
     ConfigError,
     DuplicateRecord,
     EmbedderMismatch,
     InsufficientSpeech,
     InvalidRecord,
     NoConsent,
+    UnknownCall,
     UnknownRecord,
     VoiceauthError,
 )
@@ -27,6 +30,9 @@ log = logging.getLogger(__name__)
 
 STATUS: list[tuple[type[VoiceauthError], int, str]] = [
     (UnknownRecord, 404, "not found"),
+    (UnknownCall, 404, "no such call"),
+    (CallExists, 409, "call already open"),
+    (CallRejected, 503, "not taking calls now"),
     (DuplicateRecord, 409, "already exists"),
     (NoConsent, 409, "no active consent"),
     (EmbedderMismatch, 409, "voiceprint of another model"),

@@ -17,6 +17,8 @@ from pathlib import Path
 from voiceauth.calls.snapshot import VoiceState
 from voiceauth.errors import ConfigError
 
+DEFAULT_ACCEPT_LLR = 2.3
+"""Natural log of 10, used when no thresholds file was fitted for the model."""
 DEFAULT_REJECT_LLR = -2.3
 """Natural log of 1/10: the claim is ten times less likely than not."""
 DEFAULT_SPOOF_LLR = -2.3
@@ -29,7 +31,7 @@ class DecisionPolicy:
     they do not; spoof_llr: countermeasure LLR at or below which the speech is judged not live;
     require_liveness: no match before a liveness score exists (when a countermeasure runs)."""
 
-    accept_llr: float
+    accept_llr: float = DEFAULT_ACCEPT_LLR
     reject_llr: float = DEFAULT_REJECT_LLR
     spoof_llr: float = DEFAULT_SPOOF_LLR
     min_speech_s: float = 3.0

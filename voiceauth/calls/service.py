@@ -43,14 +43,13 @@ Listener = Callable[[CallSnapshot], None]
 class CallService:
     def __init__(
         self,
-        engine: CallEngine,
         store: VoiceprintStore,
         metrics: CallMetrics,
         *,
         max_calls: int = 500,
         batch_samples: int = BATCH_SAMPLES,
     ) -> None:
-        self.engine = engine
+        self._engine: CallEngine | None = None
         self.store = store
         self.metrics = metrics
         self.max_calls = max_calls
@@ -71,6 +70,9 @@ class CallService:
             if attach:
                 return
             raise CallExists(start.call_id)
+        if self._engine is None:
+            self.metrics.rejected_calls.labels(start.transport, "not_ready").inc()
+            raise CallRejected("the service is still loading its models")
         if self.draining:
             self.metrics.rejected_calls.labels(start.transport, "draining").inc()
             raise CallRejected("the service is shutting down: no new calls")
@@ -124,6 +126,20 @@ class CallService:
         raise UnknownCall(call_id)
 
     # -- beyond the sink: claims, the worker, shutdown ----------------------------------------
+
+    @property
+    def engine(self) -> CallEngine:
+        if self._engine is None:
+            raise CallRejected("the service is still loading its models")
+        return self._engine
+
+    def attach(self, engine: CallEngine) -> None:
+        """Take the models once they are loaded; calls are refused until then."""
+        self._engine = engine
+
+    @property
+    def ready(self) -> bool:
+        return self._engine is not None
 
     @property
     def active_calls(self) -> int:

@@ -1,0 +1,1 @@
+"""`voiceauth serve`: the REST API, the call service and every transport in one process."""

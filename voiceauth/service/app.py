@@ -1,0 +1,82 @@
+"""`create_service_app`: the REST API of the store plus live calls, transports and probes.
+
+It wraps the store API's app (`voiceauth.api.create_app`, which loads the embedder, VAD and
+indices in its lifespan) and, once those are up, builds the call engine, attaches it to the
+call service, opens the UDP and TCP listeners, and runs the call worker. On shutdown it drains:
+no new calls, running calls get `drain_timeout_s` to end, the rest end as "shutdown".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from voiceauth.api import create_app
+from voiceauth.api.state import ApiState
+from voiceauth.audio.vad_stream import BatchedVad
+from voiceauth.calls.engine import CallEngine, Liveness
+from voiceauth.calls.metrics import CallMetrics
+from voiceauth.calls.service import CallService
+from voiceauth.embeddings.base import Embedder
+from voiceauth.service import health, routes
+from voiceauth.service.models import voice_models
+from voiceauth.settings import Settings
+from voiceauth.store import VoiceprintStore
+from voiceauth.verification.scorer import VoiceScorer
+
+
+def build_engine(
+    api: ApiState, settings: Settings, *, liveness: Liveness | None = None
+) -> CallEngine:
+    """The call engine around the models the API already loaded."""
+    model = f"{api.embedder.embedder_id}@{api.embedder.version}"
+    found = voice_models(settings.model_files, model)
+    scorer = VoiceScorer(
+        model,
+        calibration=found.calibration,
+        cosine_calibration=found.cosine_calibration,
+        cohort=api.cohort,
+    )
+    return CallEngine(
+        vad=BatchedVad(),
+        embedder=api.embedder,
+        scorer=scorer,
+        policy=found.policy,
+        watchlist=api.watchlist,
+        liveness=liveness,
+    )
+
+
+def create_service_app(
+    settings: Settings,
+    store: VoiceprintStore,
+    *,
+    embedder: Embedder | None = None,
+    liveness: Liveness | None = None,
+) -> FastAPI:
+    app = create_app(settings, store, embedder=embedder)
+    metrics = CallMetrics()
+    service = CallService(store, metrics, max_calls=settings.max_calls)
+    app.state.calls = service
+    app.state.rtp = None
+    app.state.media_host = settings.host
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with inner(app):
+            api: ApiState = app.state.voiceauth
+            engine = await asyncio.to_thread(build_engine, api, settings, liveness=liveness)
+            service.attach(engine)
+            async with service.running():
+                yield
+                await service.drain(settings.drain_timeout_s)
+
+    app.router.lifespan_context = lifespan
+    app.include_router(health.router)
+    app.include_router(routes.router)
+    app.include_router(routes.desk)
+    return app
