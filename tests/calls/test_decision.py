@@ -1,0 +1,56 @@
+"""The sequential decision rule, case by case."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from voiceauth.calls.decision import DecisionPolicy, decide
+from voiceauth.calls.snapshot import VoiceState
+from voiceauth.errors import ConfigError
+
+POLICY = DecisionPolicy(accept_llr=2.0, reject_llr=-2.0, spoof_llr=-1.5, min_speech_s=3.0)
+
+
+@pytest.mark.parametrize(
+    ("voice", "liveness", "speech", "expected"),
+    [
+        (9.0, 3.0, 2.9, VoiceState.COLLECTING),  # never before the minimum speech
+        (9.0, -5.0, 2.9, VoiceState.COLLECTING),
+        (9.0, -5.0, 4.0, VoiceState.SPOOF),  # a spoof whatever the voice says
+        (None, -1.5, 4.0, VoiceState.SPOOF),
+        (None, 1.0, 4.0, VoiceState.COLLECTING),
+        (-2.0, 1.0, 4.0, VoiceState.MISMATCH),
+        (0.0, 1.0, 4.0, VoiceState.COLLECTING),  # between the thresholds: listen on
+        (2.0, 1.0, 4.0, VoiceState.MATCH),
+        (2.5, None, 4.0, VoiceState.COLLECTING),  # liveness still pending
+    ],
+)
+def test_rule(
+    voice: float | None, liveness: float | None, speech: float, expected: VoiceState
+) -> None:
+    verdict = decide(
+        POLICY, voice_llr=voice, liveness_llr=liveness, net_speech_s=speech, liveness_expected=True
+    )
+    assert verdict.state is expected and verdict.reasons
+
+
+def test_without_a_countermeasure_a_match_needs_no_liveness() -> None:
+    verdict = decide(
+        POLICY, voice_llr=2.5, liveness_llr=None, net_speech_s=4.0, liveness_expected=False
+    )
+    assert verdict.state is VoiceState.MATCH
+    assert verdict.reasons == ("voice matches the enrolled customer",)
+
+
+def test_policy_from_thresholds_and_its_checks(tmp_path: Path) -> None:
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"thresholds": {"fmr_0.01": 1.5, "fmr_0.001": 4.0}}))
+    assert DecisionPolicy.from_thresholds(path).accept_llr == 1.5
+    assert DecisionPolicy.from_thresholds(path, fmr="fmr_0.001").accept_llr == 4.0
+    with pytest.raises(ConfigError, match="fmr_0.5"):
+        DecisionPolicy.from_thresholds(path, fmr="fmr_0.5")
+    with pytest.raises(ConfigError, match="below accept_llr"):
+        DecisionPolicy(accept_llr=-3.0)
