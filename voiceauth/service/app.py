@@ -20,7 +20,9 @@ from voiceauth.audio.vad_stream import BatchedVad
 from voiceauth.calls.engine import CallEngine, Liveness
 from voiceauth.calls.metrics import CallMetrics
 from voiceauth.calls.service import CallService
+from voiceauth.calls.webhook import WebhookNotifier
 from voiceauth.embeddings.base import Embedder
+from voiceauth.errors import ConfigError
 from voiceauth.service import health, routes
 from voiceauth.service.models import voice_models
 from voiceauth.settings import Settings
@@ -50,6 +52,14 @@ def build_engine(
     )
 
 
+def webhook(settings: Settings) -> WebhookNotifier:
+    if settings.webhook_url is None or settings.webhook_secret is None:
+        raise ConfigError("a webhook needs both VOICEAUTH_WEBHOOK_URL and VOICEAUTH_WEBHOOK_SECRET")
+    return WebhookNotifier(
+        settings.webhook_url, settings.webhook_secret.get_secret_value().encode()
+    )
+
+
 def create_service_app(
     settings: Settings,
     store: VoiceprintStore,
@@ -57,6 +67,8 @@ def create_service_app(
     embedder: Embedder | None = None,
     liveness: Liveness | None = None,
 ) -> FastAPI:
+    if settings.webhook_url:
+        webhook(settings)  # a half-configured webhook stops the start, not the first call
     app = create_app(settings, store, embedder=embedder)
     metrics = CallMetrics()
     service = CallService(store, metrics, max_calls=settings.max_calls)
@@ -71,7 +83,12 @@ def create_service_app(
             api: ApiState = app.state.voiceauth
             engine = await asyncio.to_thread(build_engine, api, settings, liveness=liveness)
             service.attach(engine)
-            async with service.running():
+            async with contextlib.AsyncExitStack() as stack:
+                if settings.webhook_url:
+                    notifier = webhook(settings)
+                    service.listeners.append(notifier)
+                    await stack.enter_async_context(notifier.running())
+                await stack.enter_async_context(service.running())
                 yield
                 await service.drain(settings.drain_timeout_s)
 
