@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from voiceauth.api import create_app
 from voiceauth.api.state import ApiState
+from voiceauth.audio.vad import SileroVad
 from voiceauth.audio.vad_stream import BatchedVad
 from voiceauth.calls.engine import CallEngine, Liveness
 from voiceauth.calls.metrics import CallMetrics
@@ -65,11 +66,12 @@ def create_service_app(
     store: VoiceprintStore,
     *,
     embedder: Embedder | None = None,
+    vad: SileroVad | None = None,
     liveness: Liveness | None = None,
 ) -> FastAPI:
     if settings.webhook_url:
         webhook(settings)  # a half-configured webhook stops the start, not the first call
-    app = create_app(settings, store, embedder=embedder)
+    app = create_app(settings, store, embedder=embedder, vad=vad)
     metrics = CallMetrics()
     service = CallService(store, metrics, max_calls=settings.max_calls)
     app.state.calls = service
