@@ -34,12 +34,12 @@ class Settings(BaseModel):
     api_keys: SecretStr | None = None
     # The live call service (`voiceauth serve`)
     host: str = "127.0.0.1"
-    port: int = Field(8080, ge=1, le=65535)
+    port: int = Field(default=8080, ge=1, le=65535)
     public_url: str | None = None
     """The service's base URL as platforms reach it (Twilio signs the URL it connects to)."""
     rtp_ports: str = "40000-40999"
     """UDP port range handed out to RTP calls, one port per call."""
-    audiosocket_port: int = Field(9092, ge=0, le=65535)
+    audiosocket_port: int = Field(default=9092, ge=0, le=65535)
     """Asterisk AudioSocket TCP port; 0 turns the listener off."""
     twilio_auth_token: SecretStr | None = None
     audiohook_client_secret: SecretStr | None = None
@@ -48,8 +48,8 @@ class Settings(BaseModel):
     webhook_secret: SecretStr | None = None
     models_dir: Path | None = None
     """Calibration, thresholds and countermeasure files; default: the `models/` shipped here."""
-    max_calls: int = Field(500, ge=1)
-    drain_timeout_s: float = Field(30.0, ge=0)
+    max_calls: int = Field(default=500, ge=1)
+    drain_timeout_s: float = Field(default=30.0, ge=0)
 
     @field_validator("rtp_ports")
     @classmethod
