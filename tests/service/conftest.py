@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api.conftest import LINES, headers  # noqa: F401  (re-used: keys and their scopes)
+from api.conftest import LINES
 from fastapi.testclient import TestClient
 from store.conftest import (  # noqa: F401  (fixtures re-used from the store tests)
     clock,

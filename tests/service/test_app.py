@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from api.conftest import headers
 from fastapi.testclient import TestClient
 
 from voiceauth.store import VoiceprintStore
-
-from .conftest import headers
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
