@@ -44,7 +44,7 @@ def test_openapi_lists_every_route_and_the_key_scheme(client: TestClient) -> Non
         if isinstance(route, APIRoute)
         for method in route.methods
     }
-    assert len(routes) == 13 and documented == routes
+    assert len(routes) == 15 and documented == routes
     for ops in schema["paths"].values():
         for op in ops.values():
             assert op["security"] == [{"ApiKey": []}]

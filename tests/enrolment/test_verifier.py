@@ -10,6 +10,7 @@ from voiceauth.enrolment import Enroller, EnrolmentOutcome
 from voiceauth.scoring.calibration import Calibration
 from voiceauth.store import VoiceprintStore
 from voiceauth.verification import VerificationOutcome, Verifier
+from voiceauth.verification.scorer import VoiceScorer
 
 from .conftest import SpyEmbedder, chunks, consented
 
@@ -41,7 +42,9 @@ def test_no_consent_not_enrolled_collecting_scored(
         fitted_on="hand-made",
         created="2026-11-23",
     )
-    calibrated = Verifier(store, spy, calibration=calibration)
+    calibrated = Verifier(
+        store, spy, scorer=VoiceScorer(verifier.model, cosine_calibration=calibration)
+    )
     same = calibrated.verify(customer, test_speech, actor="ivr", call_id="c-1")
     other = calibrated.verify(customer, np.concatenate(chunks(p226[:2])), actor="ivr")
     assert same.outcome is VerificationOutcome.SCORED

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from voiceauth.errors import UnknownCustomer
+from voiceauth.errors import InvalidRecord, UnknownCustomer
 from voiceauth.store import VoiceprintStore
 from voiceauth.store.rights import EMBEDDING_WITHHELD
 
@@ -79,10 +79,20 @@ def test_retention_deletes_unused_voiceprints(store: VoiceprintStore, clock: Fak
     store.load_voiceprint(used, "ge2e@1", actor="verify")
     clock.advance(days=100)
     cutoff = clock.now - timedelta(days=150)
-    assert store.purge_unused_voiceprints(unused_since=cutoff, actor="system:retention") == 1
+    report = store.run_retention(unused_days=150, actor="system:retention")
+    assert report.expired == ((unused, "ge2e@1"),) and report.unused_since == cutoff
     assert store.voiceprints(unused) == []
     assert len(store.voiceprints(used)) == 1
     assert store.has_consent(unused)  # retention ends the voiceprint, not the consent
     expire = store.audit_entries(unused)[-1]
     assert (expire.action, expire.details["model"]) == ("voiceprint.expire", "ge2e@1")
-    assert store.purge_unused_voiceprints(unused_since=cutoff, actor="system:retention") == 0
+    again = store.purge_unused_voiceprints(unused_since=cutoff, actor="system:retention")
+    assert again.expired == ()
+    run = store.audit_entries()[-1]
+    assert (run.action, run.actor, run.details["voiceprints_deleted"]) == (
+        "retention.run",
+        "system:retention",
+        0,
+    )
+    with pytest.raises(InvalidRecord, match="unused_days must be >= 1, got 0"):
+        store.run_retention(unused_days=0, actor="system:retention")

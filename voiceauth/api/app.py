@@ -19,8 +19,11 @@ from voiceauth.enrolment import Countermeasure, Enroller, EnrolmentPolicy
 from voiceauth.errors import ConfigError
 from voiceauth.index import CohortIndex, WatchlistMonitor
 from voiceauth.scoring.asnorm import DEFAULT_TOP_N
+from voiceauth.scoring.calibration import Calibration
 from voiceauth.settings import Settings
 from voiceauth.store import VoiceprintStore
+from voiceauth.verification import Verifier
+from voiceauth.verification.scorer import VoiceScorer
 
 START = "system:api-start"
 """The audit log's actor for the bulk read that builds the cohort index."""
@@ -47,12 +50,17 @@ def create_app(
     vad: SileroVad | None = None,
     policy: EnrolmentPolicy | None = None,
     countermeasure: Countermeasure | None = None,
+    calibration: Calibration | None = None,
+    cosine_calibration: Calibration | None = None,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     cohort_top_n: int = DEFAULT_TOP_N,
 ) -> FastAPI:
     """The API app; models not passed in are loaded (once) when the app starts.
 
     The API keys are checked here, at build time: a server without keys must not start.
+    Verification answers with an LLR when the kind of score it uses has a calibration:
+    `calibration` for AS-normed scores (once the cohort is large enough), `cosine_calibration`
+    for plain cosine (see `VoiceScorer`).
     """
     keys = api_keys_from(settings)
 
@@ -82,6 +90,16 @@ def create_app(
                 policy=policy,
                 countermeasure=countermeasure,
                 on_saved=cohort.on_saved,
+            ),
+            verifier=Verifier(
+                store,
+                model,
+                scorer=VoiceScorer(
+                    name,
+                    calibration=calibration,
+                    cosine_calibration=cosine_calibration,
+                    cohort=cohort,
+                ),
             ),
             watchlist=monitor,
             cohort=cohort,

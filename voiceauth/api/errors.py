@@ -25,6 +25,7 @@ from voiceauth.errors import (
     UnknownRecord,
     VoiceauthError,
 )
+from voiceauth.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ STATUS: list[tuple[type[VoiceauthError], int, str]] = [
     (AudioFormatError, 422, "unusable audio"),
     (InvalidRecord, 422, "invalid input"),
     (ConfigError, 422, "invalid input"),
+    (StoreUnavailable, 503, "store unavailable, retry later"),
 ]
 """First match wins; anything else (tampering, missing keys) is a 500 'internal error'."""
 

@@ -1,4 +1,4 @@
-"""The REST routes: customers, consent, enrolment, voiceprints, rights, watchlist.
+"""The REST routes: customers, consent, enrolment, verification, voiceprints, rights, watchlist.
 
 Store calls are blocking (database, sealing) and model calls are CPU work, so plain routes are
 sync (FastAPI runs them in its thread pool) and upload routes hand the work to a thread after
@@ -22,6 +22,9 @@ from voiceauth.api.schemas import (
     EnrolmentOut,
     ErasureOut,
     Export,
+    RetentionIn,
+    RetentionOut,
+    VerificationOut,
     VoiceprintOut,
     WatchlistOut,
 )
@@ -31,6 +34,7 @@ from voiceauth.audio.frontend import extract_speech
 from voiceauth.audio.io import Audio
 from voiceauth.errors import InsufficientSpeech, UnknownCustomer
 from voiceauth.store.records import WatchlistEntry
+from voiceauth.verification import VerificationOutcome
 
 WATCHLIST_MIN_SPEECH_S = 3.0
 """A watchlist voiceprint is searched against every call: ARCHITECTURE's 3 s minimum."""
@@ -107,6 +111,40 @@ async def enrol(customer_id: str, files: Files, who: Enrol, state: State) -> Enr
     return EnrolmentOut.of(result)
 
 
+@router.post("/customers/{customer_id}/verification", tags=["verification"])
+async def verify(
+    customer_id: str,
+    files: Files,
+    who: Enrol,
+    state: State,
+    call_id: Annotated[str | None, Form(max_length=128)] = None,
+) -> VerificationOut:
+    """Score a claimed customer's recording against their voiceprint (scope: telephony or
+    agent).
+
+    no_consent is answered before the audio is read; not_enrolled when there is no voiceprint
+    of the running model; collecting below the minimum net speech; else scored, with an LLR
+    when a calibration is configured. Each scoring reads the voiceprint, which is audited.
+    """
+    if not await asyncio.to_thread(state.store.has_consent, customer_id):
+        return VerificationOut(
+            outcome=VerificationOutcome.NO_CONSENT,
+            model=state.verifier.model,
+            net_speech_s=0.0,
+            llr=None,
+        )
+    audio = await read_audio(files, state.max_upload_bytes)
+    result = await asyncio.to_thread(
+        state.verifier.verify_recordings,
+        customer_id,
+        audio,
+        state.vad,
+        actor=actor(who),
+        call_id=call_id,
+    )
+    return VerificationOut.of(result)
+
+
 @router.get("/customers/{customer_id}/voiceprints", tags=["enrolment"])
 def voiceprint_status(customer_id: str, who: Telephony, state: State) -> list[VoiceprintOut]:
     """Voiceprint metadata, one per model (any scope); the vectors never leave the store."""
@@ -125,6 +163,19 @@ def erase_customer(customer_id: str, who: Admin, state: State) -> ErasureOut:
 def export_customer(customer_id: str, who: Admin, state: State) -> Export:
     """Everything held on the customer, GDPR Art. 15/20 (scope: admin)."""
     return state.store.export_customer(customer_id, actor=actor(who))
+
+
+@router.post("/retention", tags=["rights"])
+def run_retention(body: RetentionIn, who: Admin, state: State) -> RetentionOut:
+    """Delete voiceprints unused for `unused_days` days, GDPR Art. 5(1)(e) (scope: admin).
+
+    Each deletion and the run itself are audited; the cohort index drops the deleted ones.
+    """
+    report = state.store.run_retention(unused_days=body.unused_days, actor=actor(who))
+    for customer_id, model in report.expired:
+        if model == state.cohort.model:
+            state.cohort.remove(customer_id)
+    return RetentionOut.of(report)
 
 
 def _watchlist_add(

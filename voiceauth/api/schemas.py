@@ -13,9 +13,11 @@ from voiceauth.store import (
     ConsentChannel,
     Customer,
     ErasureReport,
+    RetentionReport,
     VoiceprintInfo,
     WatchlistEntry,
 )
+from voiceauth.verification import VerificationOutcome, VerificationResult
 
 
 class CustomerIn(BaseModel):
@@ -120,6 +122,38 @@ class EnrolmentOut(BaseModel):
             stored=r.stored,
             net_speech_s=round(r.net_speech_s, 2),
         )
+
+
+class VerificationOut(BaseModel):
+    outcome: VerificationOutcome = Field(
+        description="scored; or no_consent / not_enrolled (fall back to non-biometric "
+        "verification), collecting (less than the minimum net speech)"
+    )
+    model: str = Field(description="embedder@version the speech was (or would be) scored with")
+    net_speech_s: float
+    llr: float | None = Field(
+        description="calibrated voice evidence (natural log); null unless scored with a "
+        "calibration configured. Raw scores are not given out"
+    )
+
+    @classmethod
+    def of(cls, r: VerificationResult) -> VerificationOut:
+        return cls(
+            outcome=r.outcome, model=r.model, net_speech_s=round(r.net_speech_s, 2), llr=r.llr
+        )
+
+
+class RetentionIn(BaseModel):
+    unused_days: int = Field(ge=1, description="delete voiceprints unused for this many days")
+
+
+class RetentionOut(BaseModel):
+    unused_since: datetime
+    voiceprints_deleted: int
+
+    @classmethod
+    def of(cls, r: RetentionReport) -> RetentionOut:
+        return cls(unused_since=r.unused_since, voiceprints_deleted=len(r.expired))
 
 
 class WatchlistOut(BaseModel):

@@ -16,6 +16,7 @@ from voiceauth.embeddings.base import Embedder
 from voiceauth.enrolment import Enroller
 from voiceauth.index import CohortIndex, WatchlistMonitor
 from voiceauth.store import VoiceprintStore
+from voiceauth.verification import Verifier
 
 DEFAULT_MAX_UPLOAD_BYTES = 20 * 2**20
 """Per file: ~10 min of 16 kHz 16-bit WAV, far beyond any enrolment recording."""
@@ -28,6 +29,7 @@ class ApiState:
     embedder: Embedder
     vad: SileroVad
     enroller: Enroller
+    verifier: Verifier
     watchlist: WatchlistMonitor
     cohort: CohortIndex
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES

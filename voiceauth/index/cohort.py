@@ -2,8 +2,8 @@
 
 Built from the database at start (`store.indices.voiceprint_embeddings`), then kept in step:
 an enrolment or refinement replaces the customer's vector after its commit (`upsert`, wired
-to `Enroller(on_saved=...)`), a withdrawal or erasure removes it at once (`remove`). After a
-retention purge, rebuild it (`build`): the purge reports counts, not customers.
+to `Enroller(on_saved=...)`), a withdrawal, erasure or retention deletion removes it at once
+(`remove`; the retention report names the customers).
 
 AS-norm (Matejka et al., Interspeech 2017) normalises a raw cosine by the mean and spread of
 each side's top-N cohort cosines; the claimed customer's own voiceprint is left out of the

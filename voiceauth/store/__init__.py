@@ -1,10 +1,13 @@
 """Consent and voiceprint store: customers, consents, sealed voiceprints, watchlist, audit chain.
 
 SQLite by default, PostgreSQL in production; see `service.VoiceprintStore` for the API,
-`sealing` for encryption at rest and `audit` for the hash chain.
+`sealing` for encryption at rest, `audit` for the hash chain and `anchor` for its head kept
+outside the database.
 """
 
+from voiceauth.store.anchor import AuditAnchor
 from voiceauth.store.clock import Clock, system_clock
+from voiceauth.store.core import StoreUnavailable
 from voiceauth.store.engine import make_engine
 from voiceauth.store.keyring import Keyring, generate_key
 from voiceauth.store.records import (
@@ -16,6 +19,7 @@ from voiceauth.store.records import (
     Customer,
     CustomerStatus,
     ErasureReport,
+    RetentionReport,
     VoiceprintInfo,
     WatchlistEntry,
 )
@@ -25,6 +29,7 @@ from voiceauth.store.service import VoiceprintStore
 
 __all__ = [
     "VOICE_BIOMETRICS",
+    "AuditAnchor",
     "AuditEntry",
     "ChainHead",
     "Clock",
@@ -34,7 +39,9 @@ __all__ = [
     "CustomerStatus",
     "ErasureReport",
     "Keyring",
+    "RetentionReport",
     "RotationReport",
+    "StoreUnavailable",
     "VoiceprintInfo",
     "VoiceprintStore",
     "WatchlistEntry",

@@ -4,9 +4,9 @@ GDPR Art. 5(2) (accountability) and Art. 30 (records of processing) ask the cont
 show what happened to personal data; a voiceprint store must also show that nobody quietly
 rewrote that history. Each entry's hash is SHA-256 over the canonical JSON of its fields
 (seq, at, actor, action, customer_id, details) followed by the previous entry's hash, so
-changing, deleting or reordering any entry breaks every link after it. Truncating the tail
-leaves a valid shorter chain: compare `verify_chain`'s head with one recorded elsewhere (a log
-shipper, a ticket) to catch that too.
+changing, deleting or reordering any entry breaks every link after it. Truncating the tail,
+or rewriting the whole log with fresh hashes, leaves a valid chain: `verify_chain` compares it
+with a head recorded outside the database (`anchor.AuditAnchor`) to catch that too.
 
 Details must never contain embeddings, audio, keys or evidence text: `append` refuses values
 that are not JSON scalars, lists or string-keyed objects, and callers pass metadata only.
@@ -33,6 +33,8 @@ AUDIT_LOCK_ID = 0x766F696365617564
 """PostgreSQL advisory lock ("voiceaud") serialising appends: two writers never race for a seq."""
 MAX_DETAILS_CHARS = 4096
 VERIFY_BATCH = 1000
+HEAD = "voiceauth.audit_head"
+"""`Session.info` key of the last entry appended in the session's transaction."""
 
 
 def canonical_json(value: Any) -> str:
@@ -121,6 +123,7 @@ def append(
         details=details_text,
         prev_hash=prev_hash,
     )
+    session.info[HEAD] = ChainHead(seq, digest)
     session.add(
         AuditRow(
             seq=seq,
@@ -149,14 +152,15 @@ def to_entry(row: AuditRow) -> AuditEntry:
     )
 
 
-def verify_chain(session: Session) -> ChainHead:
+def verify_chain(session: Session, anchor: ChainHead | None = None) -> ChainHead:
     """Check every link from the first entry; AuditChainBroken names the first bad one.
 
     Detects an entry whose fields were changed (its hash no longer matches), a deleted entry
-    (a gap in seq), and reordered entries (the stored prev_hash no longer is the hash before).
+    (a gap in seq), and reordered entries (the stored prev_hash no longer is the hash before);
+    with the `anchor` kept outside the database, also a truncated tail (the chain ends before
+    the anchored seq) and a log rewritten with fresh hashes (another hash at the anchored seq).
     """
     expected_seq, prev_hash = 1, GENESIS_HASH
-    total = session.scalar(select(func.count()).select_from(AuditRow)) or 0
     after = 0
     while True:
         rows = session.scalars(
@@ -180,9 +184,24 @@ def verify_chain(session: Session) -> ChainHead:
             )
             if digest != row.hash:
                 raise AuditChainBroken(row.seq, "content does not match its hash")
+            if anchor is not None and row.seq == anchor.seq and row.hash != anchor.hash:
+                raise AuditChainBroken(
+                    row.seq,
+                    "hash differs from the one anchored outside the database: the log "
+                    "was rewritten",
+                )
             expected_seq, prev_hash = row.seq + 1, row.hash
         after = rows[-1].seq
         session.expunge_all()
-    if expected_seq - 1 != total:
+    # Appends commit in seq order (the append lock is held to commit), so the entries visible
+    # now up to `after` are exactly those read, however many others committed meanwhile.
+    total = session.scalar(select(func.count()).where(AuditRow.seq <= after)) or 0
+    if after != total:
         raise AuditChainBroken(expected_seq, "entry count does not match the chain")
-    return ChainHead(expected_seq - 1, prev_hash)
+    if anchor is not None and after < anchor.seq:
+        raise AuditChainBroken(
+            after + 1,
+            f"the log ends at entry {after} but entry {anchor.seq} was anchored outside the "
+            "database: entries were cut off, or the database was restored from an older backup",
+        )
+    return ChainHead(after, prev_hash)

@@ -113,3 +113,11 @@ class ChainHead:
 
     seq: int
     hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionReport:
+    """Which voiceprints a retention run deleted: (customer id, model) pairs."""
+
+    unused_since: datetime
+    expired: tuple[tuple[str, str], ...]

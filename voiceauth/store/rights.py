@@ -1,19 +1,23 @@
-"""Data-subject rights inside one transaction: erasure, export, retention.
+"""Data-subject rights: erasure (GDPR Art. 17), export (Art. 15, 20), retention (Art. 5(1)(e)).
 
-Called by `VoiceprintStore`, which wraps each in its transaction and audit entry.
+`RightsOps` (mixed into `VoiceprintStore`) runs each as one transaction with its audit entry;
+the functions below do the work inside that transaction.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
+from voiceauth.errors import InvalidRecord
 from voiceauth.store import audit
-from voiceauth.store.records import ErasureReport
+from voiceauth.store.clock import utc
+from voiceauth.store.core import StoreCore, customer_row
+from voiceauth.store.records import ErasureReport, RetentionReport
 from voiceauth.store.tables import AuditRow, CustomerRow, VoiceprintRow
 
 EXPORT_FORMAT = "voiceauth.customer-export/1"
@@ -134,4 +138,84 @@ def delete_voiceprint_rows(session: Session, ids: list[int]) -> None:
             delete(VoiceprintRow)
             .where(VoiceprintRow.id.in_(ids))
             .execution_options(synchronize_session="fetch")
+        )
+
+
+class RightsOps(StoreCore):
+    """Erasure, export and retention with their audit entries; mixed into `VoiceprintStore`."""
+
+    def erase_customer(self, customer_id: str, *, actor: str) -> ErasureReport:
+        """Delete everything held on the customer (Art. 17); the audit keeps that it happened."""
+        now = self.now()
+        with self.transaction() as session:
+            report = erase(session, customer_row(session, customer_id))
+            audit.append(
+                session,
+                at=now,
+                actor=actor,
+                action="customer.erase",
+                customer_id=customer_id,
+                details={
+                    "voiceprints": report.voiceprints,
+                    "consents": report.consents,
+                    "phones": report.phones,
+                },
+            )
+            return report
+
+    def export_customer(self, customer_id: str, *, actor: str) -> dict[str, Any]:
+        """Everything held on the customer as JSON-able data (Art. 15 access, Art. 20
+        portability); voiceprints as metadata only (`EMBEDDING_WITHHELD` says why)."""
+        now = self.now()
+        with self.transaction() as session:
+            exported = export(session, customer_row(session, customer_id), now)
+            audit.append(
+                session,
+                at=now,
+                actor=actor,
+                action="customer.export",
+                customer_id=customer_id,
+                details={},
+            )
+            return exported
+
+    def purge_unused_voiceprints(self, *, unused_since: datetime, actor: str) -> RetentionReport:
+        """Delete voiceprints not used (nor saved) since `unused_since`.
+
+        Storage limitation (Art. 5(1)(e)): a voiceprint nobody verifies against any more has
+        no purpose left. Each deletion is audited under its customer, and the run itself once
+        (so the log shows the job ran even when it found nothing).
+        """
+        cutoff, now = utc(unused_since), self.now()
+        with self.transaction() as session:
+            rows = expired_voiceprints(session, cutoff)
+            expired = tuple((r.customer_id, r.model) for r in rows)
+            delete_voiceprint_rows(session, [r.id for r in rows])
+            # Audit after every row change: the audit lock is always taken last (no deadlock).
+            since = cutoff.isoformat(timespec="seconds")
+            for customer_id, model in expired:
+                audit.append(
+                    session,
+                    at=now,
+                    actor=actor,
+                    action="voiceprint.expire",
+                    customer_id=customer_id,
+                    details={"model": model, "unused_since": since},
+                )
+            audit.append(
+                session,
+                at=now,
+                actor=actor,
+                action="retention.run",
+                customer_id=None,
+                details={"unused_since": since, "voiceprints_deleted": len(expired)},
+            )
+            return RetentionReport(cutoff, expired)
+
+    def run_retention(self, *, unused_days: int, actor: str) -> RetentionReport:
+        """The retention job: delete voiceprints unused for `unused_days` days (>= 1)."""
+        if unused_days < 1:
+            raise InvalidRecord(f"retention: unused_days must be >= 1, got {unused_days}")
+        return self.purge_unused_voiceprints(
+            unused_since=self.now() - timedelta(days=unused_days), actor=actor
         )

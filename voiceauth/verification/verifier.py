@@ -4,24 +4,26 @@ Every caller of the engine (the live call service, the agent desk, batch jobs) a
 a customer without consent gets `no_consent` *before* any embedding of their voice exists, and
 a customer with no voiceprint for the running model gets `not_enrolled`; both tell the caller
 to fall back to non-biometric verification. Raw cosines stay inside the engine: with a
-`Calibration` the result carries an LLR for fusion (ARCHITECTURE: evidence is an LLR).
+calibration the result carries an LLR for fusion (ARCHITECTURE: evidence is an LLR), scored by
+the same `VoiceScorer` as live calls.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
 
+from voiceauth.audio.frontend import extract_speech
+from voiceauth.audio.io import Audio
+from voiceauth.audio.vad import SileroVad
 from voiceauth.embeddings.base import Embedder, Vector, require_same_embedder
-from voiceauth.errors import ConfigError, NoConsent
-from voiceauth.index.cohort import CohortIndex
-from voiceauth.scoring.asnorm import ASNorm
-from voiceauth.scoring.calibration import Calibration, calibration_features
-from voiceauth.scoring.cosine import cosine_pairs
+from voiceauth.errors import NoConsent
 from voiceauth.store.service import VoiceprintStore
+from voiceauth.verification.scorer import VoiceScorer
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +40,9 @@ class VerificationOutcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class VerificationResult:
-    """score: cosine (AS-normed when a fixed or live cohort is configured); llr: calibrated
-    evidence (natural log) when a calibration is configured; both None unless `scored`."""
+    """score: cosine (AS-normed when the scorer has a cohort); llr: calibrated evidence
+    (natural log) when the scorer has a calibration for that kind of score; both None unless
+    `scored`."""
 
     outcome: VerificationOutcome
     model: str
@@ -56,25 +59,38 @@ class Verifier:
         store: VoiceprintStore,
         embedder: Embedder,
         *,
-        calibration: Calibration | None = None,
-        asnorm: ASNorm | None = None,
-        cohort: CohortIndex | None = None,
+        scorer: VoiceScorer | None = None,
         min_speech_s: float = DEFAULT_MIN_SPEECH_S,
     ) -> None:
         self._store = store
         self._embedder = embedder
         self.model = f"{embedder.embedder_id}@{embedder.version}"
-        if calibration is not None:
-            calibration.check_model(self.model)
-        if asnorm is not None and cohort is not None:
-            raise ConfigError("verifier: give a fixed AS-norm cohort or a live one, not both")
-        for normaliser in (asnorm, cohort):
-            if normaliser is not None:
-                require_same_embedder(self.model, normaliser.model)
-        self._calibration = calibration
-        self._asnorm = asnorm
-        self._cohort = cohort
+        self._scorer = scorer if scorer is not None else VoiceScorer(self.model)
+        require_same_embedder(self.model, self._scorer.model)
         self._min_samples = max(int(min_speech_s * embedder.sample_rate), embedder.min_samples)
+
+    def verify_recordings(
+        self,
+        customer_id: str,
+        recordings: Sequence[Audio],
+        vad: SileroVad,
+        *,
+        actor: str,
+        call_id: str | None = None,
+    ) -> VerificationResult:
+        """Verify from whole recordings; without consent the audio is not even cut by the VAD."""
+        if not self._store.has_consent(customer_id):
+            return VerificationResult(VerificationOutcome.NO_CONSENT, self.model)
+        rate = self._embedder.sample_rate
+        cuts = [extract_speech(a, vad, sample_rate=rate, min_speech_s=0.0) for a in recordings]
+        speech = np.concatenate([c.samples for c in cuts]) if cuts else np.zeros(0, np.float32)
+        return self.verify(
+            customer_id,
+            speech,
+            actor=actor,
+            call_id=call_id,
+            snr_db=min((c.quality.snr_db for c in cuts), default=None),
+        )
 
     def verify(
         self,
@@ -96,7 +112,7 @@ class Verifier:
             enrolled = self._store.load_voiceprint(
                 customer_id, self.model, actor=actor, call_id=call_id
             )
-        except NoConsent:
+        except NoConsent:  # withdrawn between the check and the load
             return VerificationResult(VerificationOutcome.NO_CONSENT, self.model, net_s)
         if enrolled is None:
             # Voiceprints of another model are never compared: re-enrol with this one.
@@ -105,15 +121,12 @@ class Verifier:
             return VerificationResult(VerificationOutcome.COLLECTING, self.model, net_s)
         test = self._embedder.embed(np.asarray(speech, dtype=np.float32))
         require_same_embedder(enrolled.model, test.model)
-        if self._cohort is not None:
-            score = self._cohort.score(test.vector, enrolled.vector, customer_id=customer_id)
-        elif self._asnorm is not None:
-            score = float(self._asnorm.score_pairs(test.vector[None], enrolled.vector[None])[0])
-        else:
-            score = float(cosine_pairs(test.vector[None], enrolled.vector[None])[0])
-        llr = None
-        if self._calibration is not None:
-            features = calibration_features(score, net_s, snr_db)
-            llr = float(self._calibration.llr(features))
+        score, llr = self._scorer.score(
+            test.vector,
+            enrolled.vector,
+            customer_id=customer_id,
+            net_speech_s=net_s,
+            snr_db=snr_db,
+        )
         log.info("verified call %s against customer %s", call_id, customer_id)
         return VerificationResult(VerificationOutcome.SCORED, self.model, net_s, score, llr)
