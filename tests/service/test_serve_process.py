@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 from api.conftest import KEYS, LINES
-
 from calls.test_webhook import SECRET, Receiver
+
 from voiceauth.store import generate_key
 
 
