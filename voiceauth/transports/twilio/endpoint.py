@@ -129,7 +129,10 @@ class TwilioStream:
                 await self._end(END_DISCONNECT)
                 return Closed(gone.code, "peer disconnected", by_peer=True)
             except MalformedFrame as error:
-                self._refuse("ws_message", error)
+                self.metrics.refuse(TRANSPORT, "ws_message")
+                logger.debug(
+                    "twilio message dropped", extra={"call_id": self._call, "why": str(error)}
+                )
                 self.malformed += 1
                 if self.malformed > MAX_MALFORMED:
                     return await self._fatal(
@@ -145,16 +148,16 @@ class TwilioStream:
             except _Fatal as fatal:
                 return await self._fatal(websocket, fatal)
 
+    @property
+    def _call(self) -> str | None:
+        return self.start.call_sid if self.start else None
+
     async def _fatal(self, websocket: WebSocket, fatal: _Fatal) -> Closed:
         if fatal.kind:
-            self._refuse(fatal.kind, fatal)
+            self.metrics.refuse(TRANSPORT, fatal.kind)
+        logger.info("twilio stream refused", extra={"call_id": self._call, "why": str(fatal)})
         await self._end(END_REFUSED)
         return await socket.close(websocket, fatal.code, str(fatal))
-
-    def _refuse(self, kind: str, error: Exception) -> None:
-        self.metrics.refuse(TRANSPORT, kind)
-        call = self.start.call_sid if self.start else None
-        logger.info("twilio stream refused input", extra={"call_id": call, "why": str(error)})
 
     async def _end(self, reason: str) -> None:
         if self.open and self.start is not None:

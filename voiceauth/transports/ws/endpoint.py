@@ -104,6 +104,8 @@ class WsCall:
                 return Closed(gone.code, "peer disconnected", by_peer=True)
             except MalformedFrame as error:
                 self.metrics.refuse(TRANSPORT, "ws_message")
+                call = self.start.call_id if self.start else None
+                logger.debug("ws message dropped", extra={"call_id": call, "why": str(error)})
                 self.malformed += 1
                 if self.malformed > MAX_MALFORMED:
                     fatal = _Fatal(socket.POLICY_VIOLATION, "malformed", "too many bad messages")
