@@ -1,13 +1,19 @@
-"""`voiceauth customers add`, `consent grant`, `enrol`, `keys generate|rotate` end to end."""
+"""`voiceauth customers add`, `consent grant`, `enrol`, `keys generate|rotate`, `retention run`
+and `audit verify` end to end."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from voiceauth.cli import app
+from voiceauth.embeddings.base import Embedding
 from voiceauth.settings import load_settings
 from voiceauth.store import Keyring, VoiceprintStore
 
@@ -58,3 +64,29 @@ def test_store_settings() -> None:
     assert "c2VjcmV0" not in repr(settings)
     url = "postgresql+psycopg://va@db/va"
     assert load_settings({"VOICEAUTH_DATABASE_URL": url}).database == url
+
+
+def test_audit_verify_and_retention_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key_file = tmp_path / "keys"
+    key_file.write_text(runner.invoke(app, ["keys", "generate"]).output)
+    home = tmp_path / "home"
+    monkeypatch.setenv("VOICEAUTH_HOME", str(home))
+    monkeypatch.setenv("VOICEAUTH_KEY_FILE", str(key_file))
+    assert runner.invoke(app, ["customers", "add", "c-1"]).exit_code == 0
+    assert runner.invoke(app, ["consent", "grant", "c-1", "--evidence", "form 9"]).exit_code == 0
+    settings = load_settings()
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    with VoiceprintStore(settings.database, Keyring.load(key_file), clock=lambda: long_ago) as db:
+        vector = np.random.default_rng(0).standard_normal(192).astype(np.float32)
+        db.save_voiceprint("c-1", Embedding("ge2e", "1", vector, 21.0), actor="test")
+    retained = runner.invoke(app, ["retention", "run", "--days", "365"])
+    assert retained.exit_code == 0 and "deleted 1 voiceprints unused since" in retained.output
+    intact = runner.invoke(app, ["audit", "verify"])
+    assert intact.exit_code == 0 and "audit chain intact: 5 entries" in intact.output
+    assert json.loads((home / "audit-anchor.json").read_text())["seq"] == 5
+    with sqlite3.connect(home / "voiceauth.db") as conn:  # a restore from an older backup
+        conn.execute("DELETE FROM audit_log WHERE seq > 3")
+    cut = runner.invoke(app, ["audit", "verify"])
+    assert cut.exit_code == 2 and "the log ends at entry 3 but entry 5" in cut.output
+    accepted = runner.invoke(app, ["audit", "verify", "--re-anchor"])
+    assert accepted.exit_code == 0 and "audit chain intact: 4 entries" in accepted.output

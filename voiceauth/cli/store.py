@@ -17,7 +17,15 @@ from voiceauth.cli.app import app
 from voiceauth.cli.common import build_embedder, fail
 from voiceauth.errors import ConfigError, VoiceauthError
 from voiceauth.settings import Settings, load_settings
-from voiceauth.store import ConsentChannel, Keyring, VoiceprintStore, generate_key, rotate, upgrade
+from voiceauth.store import (
+    AuditAnchor,
+    ConsentChannel,
+    Keyring,
+    VoiceprintStore,
+    generate_key,
+    rotate,
+    upgrade,
+)
 
 NO_KEY = (
     "no key-encryption key configured: run `voiceauth keys generate` and put its output in "
@@ -25,6 +33,8 @@ NO_KEY = (
     "the database and backed up"
 )
 ACTOR = "cli"
+ANCHOR_FILE = "audit-anchor.json"
+"""The audit chain's signed head, under the data directory (`home`), outside the database."""
 
 customers_app = typer.Typer(help="Register customers.", no_args_is_help=True)
 consent_app = typer.Typer(help="Record and withdraw consent.", no_args_is_help=True)
@@ -44,11 +54,13 @@ def keyring_from(settings: Settings) -> Keyring:
 
 
 def open_store(settings: Settings) -> VoiceprintStore:
+    """The migrated store, anchoring its audit chain in `home`."""
     keyring = keyring_from(settings)
     if settings.database_url is None:
         settings.home.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database)
-    return VoiceprintStore(settings.database, keyring)
+    anchor = AuditAnchor(settings.home / ANCHOR_FILE, keyring)
+    return VoiceprintStore(settings.database, keyring, anchor=anchor)
 
 
 @customers_app.command("add")

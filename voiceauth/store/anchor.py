@@ -88,16 +88,11 @@ class AuditAnchor:
             self._write(head)
             return head
 
-    def replace(self, head: ChainHead) -> ChainHead | None:
+    def replace(self, head: ChainHead) -> None:
         """Record `head` even if it is behind the anchor (after a deliberate restore of the
-        database from a backup); returns the anchor it replaced."""
+        database from a backup: `StoreCore.reanchor_audit`)."""
         with self._locked():
-            try:
-                previous = self.read()
-            except TamperedData:
-                previous = None
             self._write(head)
-            return previous
 
     @contextmanager
     def _locked(self) -> Iterator[None]:

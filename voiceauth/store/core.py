@@ -21,7 +21,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from voiceauth.errors import StoreError, UnknownCustomer
+from voiceauth.errors import ConfigError, StoreError, TamperedData, UnknownCustomer
 from voiceauth.store import audit
 from voiceauth.store.anchor import AuditAnchor
 from voiceauth.store.clock import Clock, system_clock, utc
@@ -115,6 +115,33 @@ class StoreCore:
         anchored = None if self.anchor is None else self.anchor.read()
         with self.transaction() as session:
             return audit.verify_chain(session, anchored)
+
+    def reanchor_audit(self, *, actor: str) -> ChainHead:
+        """Accept the database's chain as it is now as the new anchor, and audit that.
+
+        For a deliberate restore of the database from a backup, which leaves the chain behind
+        the anchor. The chain must still be intact in itself; the entry records the anchored
+        seq it replaced (None if the anchor was missing or unreadable).
+        """
+        if self.anchor is None:
+            raise ConfigError("this store keeps no audit anchor: nothing to re-anchor")
+        try:
+            previous = self.anchor.read()
+        except TamperedData:
+            previous = None
+        with self.transaction() as session:
+            audit.verify_chain(session)
+            entry = audit.append(
+                session,
+                at=self.now(),
+                actor=actor,
+                action="audit.reanchor",
+                customer_id=None,
+                details={"replaced_seq": None if previous is None else previous.seq},
+            )
+        head = ChainHead(entry.seq, entry.hash)
+        self.anchor.replace(head)
+        return head
 
 
 def customer_row(session: Session, customer_id: str) -> CustomerRow:
