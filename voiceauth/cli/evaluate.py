@@ -1,10 +1,16 @@
-"""`voiceauth eval`: speaker-verification figures for a manifest, printed and written as JSON."""
+"""`voiceauth eval`: speaker-verification figures for a manifest, printed and written as JSON.
+
+With spoof rows, the spoofing-aware figures too; with `--cm`, the same after spoof-aware fusion,
+and `--fusion-out` / `--cm-calibration-out` write the fusion and the countermeasure calibration
+fitted on every trial (the one-command refit of models/fusion/).
+"""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -45,13 +51,37 @@ def eval_command(
     scores: Annotated[Path | None, typer.Option(help="trial scores CSV")] = None,
     det: Annotated[Path | None, typer.Option(help="DET curve PNG")] = None,
     threads: Annotated[int, typer.Option(help="torch CPU threads")] = 1,
+    operating_fmr: Annotated[
+        float, typer.Option(help="spoof figures at the LLR threshold of this FMR")
+    ] = 0.01,
+    operating_llr: Annotated[
+        float | None, typer.Option(help="... or at this configured voice LLR threshold")
+    ] = None,
+    cm: Annotated[str | None, typer.Option(help="countermeasure: lfcc-lr | aasist-l | ...")] = None,
+    cm_weights: Annotated[Path | None, typer.Option(help="folder of the CM's weights")] = None,
+    cm_seconds: Annotated[float, typer.Option(help="CM scores the first S s of speech")] = 6.0,
+    accept_fmr: Annotated[float, typer.Option(help="fusion: non-targets accepted")] = 0.01,
+    accept_spoof_rate: Annotated[float, typer.Option(help="fusion: spoofs accepted")] = 0.01,
+    reject_fnmr: Annotated[float, typer.Option(help="fusion: targets rejected")] = 0.02,
+    spoof_bonafide_rate: Annotated[
+        float, typer.Option(help="fusion: live callers called spoof")
+    ] = 0.01,
+    fusion_out: Annotated[Path | None, typer.Option(help="write the fitted fusion JSON")] = None,
+    cm_calibration_out: Annotated[
+        Path | None, typer.Option(help="write the CM score-to-LLR calibration JSON")
+    ] = None,
 ) -> None:
     """Evaluate speaker verification on held-out speakers of a manifest."""
     import torch
 
     from voiceauth.audio.vad import SileroVad
+    from voiceauth.fusion.model import OperatingPoints
+    from voiceauth.liveness.base import create_countermeasure
     from voiceauth.scoring.det_plot import plot_det
     from voiceauth.scoring.trials import write_trials_csv
+
+    if (fusion_out or cm_calibration_out) and cm is None:
+        fail("--fusion-out and --cm-calibration-out need --cm and --cm-weights")
 
     config = EvalConfig(
         channel=check_channel(channel),
@@ -63,16 +93,28 @@ def eval_command(
         asnorm=asnorm,
         packet_loss=packet_loss,
         seed=seed,
+        operating_fmr=operating_fmr,
+        operating_llr=operating_llr,
+        cm_seconds=cm_seconds,
     )
     # One thread: the VAD and GE2E are small sequential models that oversubscribed threads
     # slow down many times on a busy machine; throughput comes from batching instead.
     torch.set_num_threads(threads)
     try:
+        config = replace(
+            config,
+            fusion=OperatingPoints(
+                accept_fmr=accept_fmr,
+                accept_spoof_rate=accept_spoof_rate,
+                reject_fnmr=reject_fnmr,
+                spoof_bonafide_rate=spoof_bonafide_rate,
+            ),
+        )
         rows = read_manifest(manifest)
         model = build_embedder(embedder, ecapa_dir)
+        detector = None if cm is None else create_countermeasure(cm, weights_dir=cm_weights)
         vad = SileroVad()
-        bonafide = sum(r.label == "bonafide" for r in rows)
-        with tqdm(total=bonafide, desc="embedding", unit="file") as bar:
+        with tqdm(total=len(rows), desc="embedding", unit="file") as bar:
             result = evaluate(
                 rows,
                 model,
@@ -80,15 +122,28 @@ def eval_command(
                 config,
                 created=datetime.now(UTC).isoformat(timespec="seconds"),
                 progress=bar.update,
+                cm=detector,
             )
     except (VoiceauthError, ValueError) as exc:
         fail(str(exc))
+    if fusion_out is not None:
+        if result.fusion is None:
+            fail("no fusion fitted: the manifest has no spoof trials")
+        fusion_out.parent.mkdir(parents=True, exist_ok=True)
+        result.fusion.save(fusion_out)
+    if cm_calibration_out is not None and result.cm_calibration is not None:
+        cm_calibration_out.parent.mkdir(parents=True, exist_ok=True)
+        result.cm_calibration.save(cm_calibration_out)
     scores_path = scores or json_out.with_suffix(".scores.csv")
     det_path = det or json_out.with_suffix(".det.png")
     # Paths relative to the report, so a run folder can be moved or shared whole.
     result.report["scores_csv"] = os.path.relpath(scores_path, json_out.parent)
     result.report["det_png"] = os.path.relpath(det_path, json_out.parent)
     json_out.parent.mkdir(parents=True, exist_ok=True)
+    if result.spoof_trials is not None:
+        spoof_path = json_out.with_suffix(".spoof-scores.csv")
+        result.report["spoof_scores_csv"] = os.path.relpath(spoof_path, json_out.parent)
+        write_trials_csv(spoof_path, result.spoof_trials)
     json_out.write_text(json.dumps(result.report, indent=2, allow_nan=False) + "\n")
     write_trials_csv(scores_path, result.trials)
     plot_det(result.det, det_path, title=f"{result.report['embedder']}, {channel}")
@@ -101,12 +156,24 @@ def summary(report: dict[str, Any]) -> str:
     for stage, figures in report["stages"].items():
         shown = "  ".join(f"{k} {_fmt(figures.get(k))}" for k in FIGURES if k in figures)
         lines.append(f"  {stage:<11} {shown}")
+    if "spf_eer" in report:
+        lines.append(_spoof_line("voice only", report))
+    if "spf_eer" in report.get("with_cm", {}):
+        lines.append(_spoof_line(f"+ {report['with_cm']['cm']}", report["with_cm"]))
     lines.append(
         f"  trials: {report['n_target']} target, {report['n_nontarget']} non-target; "
         f"{report['n_files']} files of {report['n_speakers']} speakers, "
         f"{report['n_skipped']} skipped {report['skipped_reasons'] or ''}"
     )
     return "\n".join(lines)
+
+
+def _spoof_line(name: str, figures: dict[str, Any]) -> str:
+    return (
+        f"  {name:<11} spf_eer {_fmt(figures['spf_eer'])}  sasv_eer {_fmt(figures['sasv_eer'])}"
+        f"  spoofs accepted {_fmt(figures['spoof_accept_rate'])} % "
+        f"({figures['n_spoof']} spoofs, {figures['operating_point']['source']})"
+    )
 
 
 def _fmt(value: float | None) -> str:

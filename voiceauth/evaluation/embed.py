@@ -69,8 +69,13 @@ def embed_files(
     seed: int = 0,
     batch_size: int = 16,
     progress: Callable[[int], None] | None = None,
+    on_speech: Callable[[ManifestRow, Speech], None] | None = None,
 ) -> tuple[list[EmbeddedFile], list[SkippedFile]]:
-    """Embed every row once (and its test cut once); return usable files and skipped ones."""
+    """Embed every row once (and its test cut once); return usable files and skipped ones.
+
+    on_speech: called with each usable file's net speech, so that another model (the
+    countermeasure) sees exactly what the embedder saw without a second decode and VAD pass.
+    """
     embedded: list[EmbeddedFile] = []
     skipped: list[SkippedFile] = []
     for batch in _batches(list(enumerate(rows)), batch_size):
@@ -90,6 +95,8 @@ def embed_files(
             except (AudioFormatError, InsufficientSpeech) as exc:
                 skipped.append(SkippedFile(row, _reason(exc)))
                 continue
+            if on_speech is not None:
+                on_speech(row, speech)
             ready.append((row, speech))
         if ready:
             embedded.extend(_embed_ready(ready, embedder, test_seconds))

@@ -6,12 +6,18 @@ manifest order while their net speech stays within `enrol_seconds`. Non-target t
 with other speakers' enrolments built the same way; speakers with one file are impostor
 enrolments only. Speakers are split into folds by a seeded hash: trials stay inside a fold, so
 the cohort and the calibration of one fold can come from the others (never graded on itself).
+
+Spoof trials (spoofing-aware evaluation, as in the SASV challenge): every spoofed file is a test
+against the enrolment of the speaker it imitates, made from all of that speaker's bona fide
+files, in that speaker's fold. A spoof is neither target nor non-target: it is a third class,
+`spoof`, that voice calibration never fits on and the spoofing-aware figures grade.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,13 +42,17 @@ class Enrolment:
 
 @dataclass(frozen=True, slots=True)
 class Trials:
-    """Trial list: `test[i]` (file index) against `enrolments[enrol[i]]`."""
+    """Trial list: `test[i]` (file index) against `enrolments[enrol[i]]`.
+
+    File indices count the bona fide files first, then the spoofs (`len(files) + j`).
+    """
 
     test: np.ndarray  # (n,) int
     enrol: np.ndarray  # (n,) int, index into enrolments
     target: np.ndarray  # (n,) bool
     fold: np.ndarray  # (n,) int, the fold of the test speaker
     enrolments: list[Enrolment]
+    spoof: np.ndarray  # (n,) bool, a spoof of the enrolled speaker (never a target)
 
 
 def speaker_fold(speaker: str, n_folds: int, seed: int) -> int:
@@ -68,12 +78,17 @@ def pick_enrolment(
 def build_trials(
     files: list[FileInfo],
     *,
+    spoofs: Sequence[FileInfo] = (),
     enrol_seconds: float = 30.0,
     n_folds: int = 2,
     max_nontarget: int | None = None,
     seed: int = 0,
 ) -> Trials:
-    """All target and non-target trials of the protocol (see the module docstring)."""
+    """All target, non-target and spoof trials of the protocol (see the module docstring).
+
+    spoofs: spoofed files, `speaker` being the imitated one; those imitating a speaker without a
+    usable bona fide file have no enrolment to attack and get no trial.
+    """
     if n_folds < 1:
         raise ValueError("n_folds must be at least 1")
     by_speaker: dict[str, list[int]] = defaultdict(list)
@@ -114,12 +129,23 @@ def build_trials(
             targets.append(target)
     if not tests:
         raise ValueError("no trials: no speaker has two usable files")
+    n_bonafide = sum(len(t) for t in tests)
+    for offset, spoof in enumerate(spoofs):
+        if spoof.speaker in speaker_enrolment:
+            tests.append(np.array([len(files) + offset], dtype=np.int64))
+            enrols.append(np.array([speaker_enrolment[spoof.speaker]], dtype=np.int64))
+            targets.append(np.zeros(1, dtype=bool))
     test_arr = np.concatenate(tests)
-    file_fold = np.array([fold_of[info.speaker] for info in files], dtype=np.int64)
+    file_fold = np.array(
+        [fold_of.get(info.speaker, -1) for info in (*files, *spoofs)], dtype=np.int64
+    )
+    is_spoof = np.zeros(len(test_arr), dtype=bool)
+    is_spoof[n_bonafide:] = True
     return Trials(
         test=test_arr,
         enrol=np.concatenate(enrols),
         target=np.concatenate(targets),
         fold=file_fold[test_arr],
         enrolments=enrolments,
+        spoof=is_spoof,
     )

@@ -2,7 +2,8 @@
 
 For the trials of fold k, the AS-norm cohort is every file of the speakers outside fold k, and
 the calibration is fitted on the trials outside fold k; nothing is normalised against, or
-calibrated on, the speakers it is graded on.
+calibrated on, the speakers it is graded on. Spoofed files are tests only: never in a cohort,
+and their trials (`spoof` column) are calibrated, never calibrated on.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def score_trials(
         "test": np.array([files[i].row.key for i in trials.test]),
         "enrol": np.array([trials.enrolments[i].speaker for i in trials.enrol]),
         "target": trials.target.astype(np.int64),
+        "spoof": trials.spoof.astype(np.int64),
         "score": raw,
         "test_speech_s": np.array([files[i].test.net_speech_s for i in trials.test]),
         "enrol_speech_s": np.array([enrol_embeddings[i].net_speech_s for i in trials.enrol]),
@@ -53,12 +55,13 @@ def _asnorm_by_fold(
     top_n: int,
 ) -> np.ndarray:
     file_speakers = np.array([f.row.speaker for f in files])
+    bonafide = np.array([f.row.label == "bonafide" for f in files])
     trial_speakers = file_speakers[trials.test]
     normalised = np.empty_like(raw)
     for fold in np.unique(trials.fold):
         in_fold = trials.fold == fold
         fold_speakers = np.unique(trial_speakers[in_fold])
-        outside = ~np.isin(file_speakers, fold_speakers)
+        outside = ~np.isin(file_speakers, fold_speakers) & bonafide
         members = [files[i].full for i in np.flatnonzero(outside)]
         if len(members) < 2:
             raise ValueError(f"fold {fold}: the other folds hold {len(members)} cohort files")
@@ -75,18 +78,19 @@ def _asnorm_by_fold(
 def calibrate_by_fold(
     columns: Columns, *, score_column: str, model: str, created: str
 ) -> np.ndarray:
-    """LLRs for every trial from a calibration fitted on the other folds' trials."""
+    """LLRs for every trial from a calibration fitted on the other folds' bona fide trials."""
     features = calibration_features(
         columns[score_column], columns["test_speech_s"], columns["test_snr_db"]
     )
     labels = columns["target"].astype(bool)
+    spoof = columns["spoof"].astype(bool)
     llr = np.empty(len(labels))
     folds = np.unique(columns["fold"])
     if len(folds) < 2:
         raise ValueError("calibration needs at least two folds with trials")
     for fold in folds:
         held_out = columns["fold"] == fold
-        train = ~held_out
+        train = ~held_out & ~spoof
         if labels[train].all() or not labels[train].any():
             raise ValueError(f"fold {fold}: the other folds lack target or non-target trials")
         calibration = fit_calibration(

@@ -1,0 +1,133 @@
+"""The countermeasure side of `voiceauth eval`: per-file scores, LLRs and fusion, by fold.
+
+The countermeasure scores the net speech the embedder saw (same channel, same VAD cut), first
+`max_seconds` of it, as the live call scores the last few seconds of speech (see
+`liveness.streaming`). Its scores become LLRs (bona fide against spoof) through a calibration
+fitted on the other folds' files, and the spoof-aware fusion of fold k is fitted on the other
+folds' trials, so nothing is graded by what was fitted on its speakers. (The other folds' voice
+LLRs come from a calibration fitted on fold k's bona fide trials: a four-parameter map, the
+one indirect tie a two-fold protocol leaves.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from voiceauth.audio.frontend import Speech
+from voiceauth.audio.resample import resample
+from voiceauth.data.manifest import ManifestRow
+from voiceauth.fusion.decision import Outcome
+from voiceauth.fusion.fit import fit_fusion
+from voiceauth.fusion.model import OperatingPoints
+from voiceauth.liveness.base import Countermeasure
+from voiceauth.liveness.gate import CM_SCORE_FEATURE
+from voiceauth.scoring.calibration import Calibration, fit_calibration
+
+Array = npt.NDArray[np.float64]
+
+
+class CmScorer:
+    """Scores each file's net speech as `embed_files` hands it over (its `on_speech` hook);
+    `scores` maps a file's key to its raw countermeasure score."""
+
+    def __init__(self, cm: Countermeasure, *, max_seconds: float) -> None:
+        self.cm = cm
+        self.model = f"{cm.cm_id}@{cm.version}"
+        self.max_samples = round(max_seconds * cm.sample_rate)
+        self.scores: dict[str, float] = {}
+
+    def __call__(self, row: ManifestRow, speech: Speech) -> None:
+        samples = resample(speech.samples, speech.sample_rate, self.cm.sample_rate)
+        self.scores[row.key] = self.cm.score(samples[: self.max_samples])
+
+
+def fit_cm_calibration(
+    scores: npt.ArrayLike, bonafide: npt.ArrayLike, *, model: str, fitted_on: str, created: str
+) -> Calibration:
+    """Raw countermeasure scores to LLRs (bona fide against spoof) on the feature `cm_score`,
+    the file `liveness.gate.SpoofGate` and `liveness.streaming` read."""
+    return fit_calibration(
+        {CM_SCORE_FEATURE: scores},
+        bonafide,
+        model=model,
+        fitted_on=fitted_on,
+        created=created,
+        feature_names=(CM_SCORE_FEATURE,),
+    )
+
+
+def cm_llr_by_fold(
+    scores: Array,
+    bonafide: npt.NDArray[np.bool_],
+    fold: npt.NDArray[np.int64],
+    *,
+    model: str,
+    created: str,
+) -> Array:
+    """(n,) file LLRs, each from a calibration fitted on the files of the other folds."""
+    llr = np.empty(scores.size)
+    for k in np.unique(fold):
+        train = fold != k
+        calibration = fit_cm_calibration(
+            scores[train],
+            bonafide[train],
+            model=model,
+            fitted_on=f"voiceauth eval, folds other than {k}",
+            created=created,
+        )
+        llr[fold == k] = calibration.llr({CM_SCORE_FEATURE: scores[fold == k]})
+    return llr
+
+
+def fuse_by_fold(
+    voice_llr: Array,
+    cm_llr: Array,
+    target: npt.NDArray[np.bool_],
+    spoof: npt.NDArray[np.bool_],
+    fold: npt.NDArray[np.int64],
+    *,
+    voice_model: str,
+    cm_model: str,
+    points: OperatingPoints,
+    created: str,
+) -> tuple[Array, npt.NDArray[np.str_], dict[str, Any]]:
+    """Fused scores and outcomes of every trial from the fusion fitted on the other folds,
+    and each fold's fitted parameters and thresholds (for the report)."""
+    fused = np.empty(voice_llr.size)
+    outcomes = np.empty(voice_llr.size, dtype=object)
+    fitted: dict[str, Any] = {}
+    for k in np.unique(fold):
+        train, test = fold != k, fold == k
+        fusion = fit_fusion(
+            voice_llr[train],
+            cm_llr[train],
+            target[train],
+            spoof[train],
+            voice_model=voice_model,
+            cm_model=cm_model,
+            fitted_on=f"voiceauth eval, folds other than {k}",
+            created=created,
+            points=points,
+        )
+        fused[test] = fusion.score(voice_llr[test], cm_llr[test])
+        outcomes[test] = [
+            fusion.decide(float(v), float(c)).outcome.value
+            for v, c in zip(voice_llr[test], cm_llr[test], strict=True)
+        ]
+        fitted[str(int(k))] = {"params": fusion.params, "thresholds": fusion.thresholds}
+    return fused, outcomes.astype(str), fitted
+
+
+def outcome_shares(
+    outcomes: npt.NDArray[np.str_], target: npt.NDArray[np.bool_], spoof: npt.NDArray[np.bool_]
+) -> dict[str, dict[str, float]]:
+    """Percent of each trial class (target, non-target, spoof) per fusion outcome."""
+    classes = {"target": target, "nontarget": ~target & ~spoof, "spoof": spoof}
+    return {
+        name: {o.value: 100.0 * float(np.mean(outcomes[mask] == o.value)) for o in Outcome}
+        for name, mask in classes.items()
+        if mask.any()
+    }
