@@ -114,24 +114,23 @@ class PostgresServer:
             "--locale=C",
             "--no-sync",
         )
+        self.resume()
+
+    def _pg_ctl(self, action: str, *options: str) -> None:
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), *options, action)
+
+    def resume(self) -> None:
+        """Start the (initialised or halted) server and wait until it accepts connections."""
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
             # Throwaway data: skip durability work to keep the suite fast on a shared machine.
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         )
-        self._run(
-            str(self.bindir / "pg_ctl"),
-            "-D",
-            str(self.datadir),
-            "-l",
-            str(self.root / "server.log"),
-            "-o",
-            options,
-            "-w",
-            "-t",
-            "60",
-            "start",
-        )
+        self._pg_ctl("start", "-l", str(self.root / "server.log"), "-o", options, "-w", "-t", "60")
+
+    def halt(self) -> None:
+        """Stop the server (fast: open connections are cut) but keep its data, to resume."""
+        self._pg_ctl("stop", "-m", "fast", "-w", "-t", "60")
 
     def stop(self) -> None:
         subprocess.run(
