@@ -34,17 +34,18 @@ def app_with(*routers: APIRouter) -> FastAPI:
 
 
 @asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """Serve `app` until the block ends; yields its authority, `127.0.0.1:PORT`."""
+async def serving(app: FastAPI, *, lifespan: str = "off") -> AsyncIterator[str]:
+    """Serve `app` until the block ends; yields its authority, `127.0.0.1:PORT`. A whole
+    service app needs `lifespan="on"` (it loads its models there)."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    config = uvicorn.Config(app, lifespan="off", log_level="warning", ws="websockets-sansio")
+    config = uvicorn.Config(app, lifespan=lifespan, log_level="warning", ws="websockets-sansio")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[listener]))
     try:
-        async with asyncio.timeout(START_TIMEOUT_S):
+        async with asyncio.timeout(START_TIMEOUT_S if lifespan == "off" else 120):
             while not server.started:
                 if task.done():
                     task.result()

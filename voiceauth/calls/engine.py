@@ -146,8 +146,7 @@ class CallEngine:
         # Platforms differ in how much of 0-4 kHz they pass; every call is heard through the
         # telephone band (G.712) that voiceprints and calibration were made in.
         windows = [
-            resample(band_limit(s.recent_speech(w), SAMPLE_RATE), SAMPLE_RATE, rate)
-            for s, w in due
+            resample(band_limit(s.recent_speech(w), SAMPLE_RATE), SAMPLE_RATE, rate) for s, w in due
         ]
         embeddings = self.embedder.embed_batch(windows)
         for (session, _), embedding in zip(due, embeddings, strict=True):

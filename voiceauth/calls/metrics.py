@@ -16,6 +16,7 @@ MALFORMED_KINDS = (
     "rtp_unknown_payload_type",
     "ws_message",
     "ws_signature",
+    "ws_auth",
     "oversized",
     "audiosocket",
     "closed_call",

@@ -24,7 +24,13 @@ from voiceauth.calls.metrics import CallMetrics
 from voiceauth.calls.session import CallSession, Claim
 from voiceauth.calls.snapshot import CallSnapshot, VoiceState
 from voiceauth.calls.streams import Broadcaster
-from voiceauth.errors import CallExists, CallRejected, UnknownCall, UnknownCustomer
+from voiceauth.errors import (
+    CallExists,
+    CallRejected,
+    InvalidRecord,
+    UnknownCall,
+    UnknownCustomer,
+)
 from voiceauth.store import VoiceprintStore
 from voiceauth.transports.base import CallStart, Track
 
@@ -84,8 +90,9 @@ class CallService:
         self._results.pop(start.call_id, None)
         self.metrics.calls.labels(start.transport).inc()
         self.metrics.active_calls.set(len(self._sessions))
-        if start.customer_id:
-            await self._claim(session, start.customer_id)
+        customer_id = start.customer_id or await self._by_phone(start.ani)
+        if customer_id:
+            await self._claim(session, customer_id)
         self._publish(session.snapshot())
 
     async def audio(self, call_id: str, track: Track, pcm: npt.NDArray[np.int16]) -> None:
@@ -187,6 +194,16 @@ class CallService:
         session.embedded_at_samples = 0
         session.state = session.claim.state or VoiceState.COLLECTING
         session.reasons = (session.claim.reason or "claim accepted: listening",)
+
+    async def _by_phone(self, ani: str | None) -> str | None:
+        """The claim caller-ID makes: the customer registered with this number, if any."""
+        if not ani:
+            return None
+        try:
+            customer = await asyncio.to_thread(self.store.find_by_phone, ani)
+        except InvalidRecord:
+            return None  # an ANI that is not a valid E.164 number identifies no one
+        return None if customer is None else customer.id
 
     def _lookup(self, customer_id: str, call_id: str) -> Claim:
         """What the store allows for this claim; consent is checked before the voiceprint is

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from voiceauth.api import create_app
+from voiceauth.api.app import api_keys_from
 from voiceauth.api.state import ApiState
 from voiceauth.audio.vad import SileroVad
 from voiceauth.audio.vad_stream import BatchedVad
@@ -28,6 +29,8 @@ from voiceauth.service import health, routes
 from voiceauth.service.models import voice_models
 from voiceauth.settings import Settings
 from voiceauth.store import VoiceprintStore
+from voiceauth.transports.twilio.endpoint import twilio_router
+from voiceauth.transports.ws.endpoint import ws_router
 from voiceauth.verification.scorer import VoiceScorer
 
 
@@ -95,6 +98,13 @@ def create_service_app(
                 await service.drain(settings.drain_timeout_s)
 
     app.router.lifespan_context = lifespan
+    keys = api_keys_from(settings)
+    app.include_router(
+        twilio_router(
+            service, metrics, auth_token=settings.twilio_auth_token, public_url=settings.public_url
+        )
+    )
+    app.include_router(ws_router(service, metrics, keys=keys))
     app.include_router(health.router)
     app.include_router(routes.router)
     app.include_router(routes.desk)

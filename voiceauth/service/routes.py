@@ -7,7 +7,6 @@ agents; scores are never in anything a caller could hear.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
@@ -19,7 +18,7 @@ from pydantic import BaseModel, Field
 from voiceauth.api.auth import Agent, Telephony
 from voiceauth.calls.service import CallService
 from voiceauth.calls.snapshot import CallSnapshot
-from voiceauth.errors import ConfigError, InvalidRecord
+from voiceauth.errors import ConfigError
 from voiceauth.transports.base import CallStart
 
 ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,128}$"
@@ -57,11 +56,7 @@ def _out(snapshot: CallSnapshot) -> dict[str, Any]:
 @router.post("", status_code=201, description="Scopes: telephony, agent, admin.")
 async def open_call(body: CallIn, calls: Calls, request: Request, _: Telephony) -> dict[str, Any]:
     """Open a call; the claim is the given customer, else the customer whose phone is the ANI."""
-    customer_id = body.customer_id
-    if customer_id is None and body.ani:
-        found = await _by_phone(calls, body.ani)
-        customer_id = found
-    start = CallStart(body.call_id, body.transport, body.ani, body.dnis, customer_id)
+    start = CallStart(body.call_id, body.transport, body.ani, body.dnis, body.customer_id)
     await calls.start(start)
     answer: dict[str, Any] = {"call": _out(calls.snapshot(body.call_id))}
     if body.transport == "rtp":
@@ -72,14 +67,6 @@ async def open_call(body: CallIn, calls: Calls, request: Request, _: Telephony) 
         port = await rtp.allocate(body.call_id)
         answer["rtp"] = {"host": request.app.state.media_host, "port": port}
     return answer
-
-
-async def _by_phone(calls: CallService, ani: str) -> str | None:
-    try:
-        customer = await asyncio.to_thread(calls.store.find_by_phone, ani)
-    except InvalidRecord:
-        return None  # an ANI that is not a valid E.164 number identifies no one
-    return None if customer is None else customer.id
 
 
 @router.get("/{call_id}", description="Scopes: telephony, agent, admin.")
