@@ -1,8 +1,10 @@
-"""A process SIGKILLed while writing leaves no half voiceprint and an intact audit chain.
+"""A process SIGKILLed while enrolling or erasing leaves no half voiceprint, no orphaned row or
+index entry, and an intact audit chain that still holds its anchor.
 
 Each operation is one transaction holding both the change and its audit entry, so after the
 kill the database holds either all of an operation or none of it (SQLite: WAL replay on the next
-open; PostgreSQL: the server rolls back the dead connection's transaction).
+open; PostgreSQL: the server rolls back the dead connection's transaction). The indices live in
+memory and are rebuilt from the database at the next start, so they cannot disagree with it.
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
-from voiceauth.store import ConsentChannel, Keyring, VoiceprintStore
+from voiceauth.errors import UnknownCustomer
+from voiceauth.index import CohortIndex
+from voiceauth.store import AuditAnchor, ConsentChannel, Keyring, VoiceprintStore
 
 from .conftest import Database
-from .helpers import KEY1, embedding
+from .helpers import KEY1, embedding, enrolled_customer
 
 CHILD = Path(__file__).with_name("save_loop.py")
 ROUNDS = 2
@@ -29,10 +34,12 @@ OPERATIONS_BEFORE_KILL = 12
 STARTUP_TIMEOUT_S = 60.0
 
 
-def _run_and_kill(url: str, customers: list[str], seed: int) -> int:
+def _run_and_kill(args: list[str], seed: int, anchor: Path | None = None) -> int:
     env = {**os.environ, "VOICEAUTH_TEST_KEYRING": f"k1:{base64.b64encode(KEY1).decode()}"}
+    if anchor is not None:
+        env["VOICEAUTH_TEST_ANCHOR"] = str(anchor)
     with subprocess.Popen(
-        [sys.executable, str(CHILD), url, *customers],
+        [sys.executable, str(CHILD), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -91,9 +98,58 @@ def test_sigkill_during_writes_leaves_database_consistent(
             )
             customers.append(customer.id)
     for round_number in range(ROUNDS):
-        assert _run_and_kill(database.url, customers, round_number) >= OPERATIONS_BEFORE_KILL
+        done = _run_and_kill(["save", database.url, *customers], round_number)
+        assert done >= OPERATIONS_BEFORE_KILL
         # A fresh start (new engine, new connections) recovers and can write again.
         with VoiceprintStore(database.url, keyring) as store:
             _check_consistent(store, customers)
             store.save_voiceprint(customers[0], embedding(3), actor="after-crash")
             _check_consistent(store, customers)
+
+
+def _orphans(store: VoiceprintStore) -> dict[str, int]:
+    """Rows of each customer-owned table whose customer is gone (must all be 0)."""
+    with store.transaction() as session:
+        return {
+            table: int(
+                session.scalar(
+                    text(
+                        f"SELECT count(*) FROM {table} WHERE customer_id NOT IN "
+                        "(SELECT id FROM customers)"
+                    )
+                )
+                or 0
+            )
+            for table in ("customer_phones", "consents", "voiceprints")
+        }
+
+
+def test_sigkill_during_erasures_leaves_database_consistent(
+    database: Database, keyring: Keyring, tmp_path: Path
+) -> None:
+    anchor = AuditAnchor(tmp_path / "audit-anchor.json", keyring)
+    for round_number in range(ROUNDS):
+        _run_and_kill(["erase", database.url], round_number, tmp_path / "audit-anchor.json")
+        with VoiceprintStore(database.url, keyring, anchor=anchor) as store:
+            store.verify_audit_chain()  # intact, and not behind what the child anchored
+            assert _orphans(store) == {"customer_phones": 0, "consents": 0, "voiceprints": 0}
+            entries = store.audit_entries()
+            added = {str(e.customer_id) for e in entries if e.action == "customer.add"}
+            erased = {str(e.customer_id) for e in entries if e.action == "customer.erase"}
+            assert len(erased) >= OPERATIONS_BEFORE_KILL // 4 - 1
+            enrolled = set()
+            for customer_id in sorted(added):
+                if customer_id in erased:
+                    with pytest.raises(UnknownCustomer):
+                        store.get_customer(customer_id)
+                elif store.voiceprints(customer_id):
+                    assert store.has_consent(customer_id)
+                    enrolled.add(customer_id)
+            # The next start rebuilds the index from the database: nothing erased comes back.
+            cohort = CohortIndex.build(store, "ge2e@1", 192, actor="system:restart")
+            assert len(cohort.index) == len(enrolled)
+            assert all(c in cohort.index for c in enrolled)
+            # ... and the store takes writes again, the erasure included.
+            survivor = enrolled_customer(store, phone=f"+4930999{round_number:04d}", seed=9)
+            assert store.erase_customer(survivor, actor="after-crash").voiceprints == 1
+            store.verify_audit_chain()
