@@ -28,12 +28,15 @@ def test_ge2e_separates_real_speakers(wideband_report: dict) -> None:
     assert wideband_report["fnmr_at_fmr_1"] < 30.0
 
 
-def test_broken_and_spoof_rows_are_counted_not_scored(wideband_report: dict) -> None:
+def test_broken_rows_are_counted_and_spoofs_kept_apart(wideband_report: dict) -> None:
     # the silent file, the truncated one, and a few real clips with under 1 s of speech
     assert wideband_report["skipped_reasons"]["unreadable audio"] == 1
     assert wideband_report["skipped_reasons"]["insufficient net speech"] >= 1
     assert sum(wideband_report["skipped_reasons"].values()) == wideband_report["n_skipped"]
-    assert wideband_report["n_spoof_ignored"] == 1
+    # the one spoof imitates a speaker of the manifest: a spoof trial, not a bona fide one
+    assert wideband_report["n_spoof_ignored"] == 0
+    assert wideband_report["n_spoof"] == 1
+    assert wideband_report["spoof_scores_csv"].endswith(".spoof-scores.csv")
 
 
 def test_outputs_written_and_summary_printed(wideband_report: dict) -> None:
