@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 
 from voiceauth.errors import AuditChainBroken, MissingKey, TamperedData
 from voiceauth.store import AuditAnchor, ChainHead, Keyring, VoiceprintStore
-from voiceauth.store.audit import GENESIS_HASH, entry_hash
+from voiceauth.store.audit import GENESIS_HASH, row_hash
 from voiceauth.store.tables import AuditRow
 
 from .conftest import Database
@@ -46,15 +46,7 @@ def _rewrite(store: VoiceprintStore, seq: int, actor: str) -> None:
             if row.seq == seq:
                 row.actor = actor
             row.prev_hash = prev
-            row.hash = entry_hash(
-                seq=row.seq,
-                at=row.at,
-                actor=row.actor,
-                action=row.action,
-                customer_id=row.customer_id,
-                details=row.details,
-                prev_hash=prev,
-            )
+            row.hash = row_hash(row, prev)
             prev = row.hash
 
 

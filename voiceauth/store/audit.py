@@ -68,6 +68,19 @@ def entry_hash(
     return hashlib.sha256((body + prev_hash).encode("utf-8")).hexdigest()
 
 
+def row_hash(row: AuditRow, prev_hash: str) -> str:
+    """The hash a stored entry must carry when it follows `prev_hash`."""
+    return entry_hash(
+        seq=row.seq,
+        at=row.at,
+        actor=row.actor,
+        action=row.action,
+        customer_id=row.customer_id,
+        details=row.details,
+        prev_hash=prev_hash,
+    )
+
+
 def _check_details(value: Any, path: str) -> None:
     if value is None or isinstance(value, bool | int | float | str):
         return
@@ -173,16 +186,7 @@ def verify_chain(session: Session, anchor: ChainHead | None = None) -> ChainHead
                 raise AuditChainBroken(expected_seq, f"entry missing (next stored is {row.seq})")
             if row.prev_hash != prev_hash:
                 raise AuditChainBroken(row.seq, "prev_hash does not match the entry before")
-            digest = entry_hash(
-                seq=row.seq,
-                at=row.at,
-                actor=row.actor,
-                action=row.action,
-                customer_id=row.customer_id,
-                details=row.details,
-                prev_hash=row.prev_hash,
-            )
-            if digest != row.hash:
+            if row_hash(row, row.prev_hash) != row.hash:
                 raise AuditChainBroken(row.seq, "content does not match its hash")
             if anchor is not None and row.seq == anchor.seq and row.hash != anchor.hash:
                 raise AuditChainBroken(
