@@ -5,11 +5,15 @@ loopback: the genuine caller reaches `match`, an impostor `mismatch`, a silent c
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile
 from api.conftest import KEYS, LINES
 from pydantic import SecretStr
 from transports.server import serving
@@ -102,3 +106,45 @@ def test_every_transport_carries_real_calls_to_a_decision(
     assert results["genuine"].audio_s == pytest.approx(
         len(np.concatenate(calls_of["p225"][:2])) / 8000, abs=0.05
     )
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_voiceauth_simulate_plays_a_recording_as_an_impaired_call(
+    enrolled: VoiceprintStore,
+    ge2e: Ge2eEmbedder,
+    vad: SileroVad,
+    tmp_path: Path,
+    calls_of: dict[str, list[Pcm]],
+) -> None:
+    recording = tmp_path / "caller.wav"
+    soundfile.write(recording, np.concatenate(calls_of["p225"]), 8000, subtype="PCM_16")
+    out = tmp_path / "result.json"
+    settings = Settings(
+        home=tmp_path,
+        api_keys=SecretStr(",".join(LINES)),
+        twilio_auth_token=SecretStr(TOKEN),
+        models_dir=MODELS,
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("VOICEAUTH_")},
+        "VOICEAUTH_HOME": str(tmp_path),
+        "VOICEAUTH_TWILIO_AUTH_TOKEN": TOKEN,
+    }
+
+    async def run() -> int:
+        app = create_service_app(settings, enrolled, embedder=ge2e, vad=vad)
+        async with serving(app, lifespan="on") as authority:
+            process = await asyncio.create_subprocess_exec(
+                *(sys.executable, "-m", "voiceauth", "simulate", str(recording)),
+                *("--transport", "twilio", "--server", f"http://{authority}"),
+                *("--customer", "p225", "--api-key", KEYS["ivr"], "--json", str(out)),
+                *("--loss", "0.03", "--jitter-ms", "4", "--reorder", "0.02", "--speed", "4"),
+                env=env,
+            )
+            return await process.wait()
+
+    assert asyncio.run(run()) == 0
+    result = json.loads(out.read_text())
+    assert result["voice_state"] == "match" and result["ended"], json.dumps(result)
+    assert 3.0 <= result["decided_after_speech_s"] <= result["decided_after_audio_s"]
+    assert result["simulation"]["transport"] == "twilio"
