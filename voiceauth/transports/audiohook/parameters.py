@@ -148,8 +148,9 @@ class OpenParameters:
     def call_start(self, session_id: str) -> CallStart:
         """The call: the conversation id is its id (what Architect flows and the Genesys APIs
         know, and what stays the same when a session reconnects); the session id is kept."""
-        config = {**self.custom_config, **self.input_variables}
-        customer = next((str(config[k]) for k in CUSTOMER_KEYS if config.get(k)), None)
+        sources = (self.input_variables, self.custom_config)  # the flow's variables first
+        found = (str(src[key]) for src in sources for key in CUSTOMER_KEYS if src.get(key))
+        customer = next(found, None)
         extras = {"audiohookSessionId": session_id, "organizationId": self.organization_id}
         if self.participant_id:
             extras["participantId"] = self.participant_id
