@@ -137,20 +137,24 @@ class AudioHookStream:
         """Act on one text message; True once the session is closed."""
         try:
             message = Message.parse(data)
+        except MalformedFrame as error:
+            raise _Fatal(str(error)) from error
+        if self.state == "disconnecting":  # only close matters now, however it is numbered
+            if message.type != "close":
+                return False
+            self.sequence.received = message.seq
+            await self._close(websocket, message)
+            return True
+        try:
             self.sequence.accept(message)
         except SequenceError as error:
             raise _Fatal(str(error), "audiohook_sequence") from error
-        except MalformedFrame as error:
-            raise _Fatal(str(error)) from error
-        if not message.from_client:
-            raise _Fatal(f"AudioHook {message.type}: a server message sent by the client")
         if message.type == "close":
             self._check_position(message)
             await self._close(websocket, message)
             return True
-        if self.state != "disconnecting":  # else only close matters now
-            await self._dispatch(websocket, message)
-            self._check_position(message)  # after a discarded or resumed moved the stream on
+        await self._dispatch(websocket, message)
+        self._check_position(message)  # after a discarded or resumed moved the stream on
         return False
 
     async def _dispatch(self, websocket: WebSocket, message: Message) -> None:
