@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -131,7 +132,7 @@ def test_audio_sent_while_paused_is_dropped_and_counted() -> None:
             await session.audio(tone(), tone())
             await session.send("paused")
             await session.audio(tone(), tone())
-            await session.resumed(0 * session.sequence.position)
+            await session.resumed(Decimal(0))
             await session.audio(tone(), tone())
             await session.close()
         assert rig.count("malformed_input", transport="audiohook", kind="audiohook_paused") == 1
