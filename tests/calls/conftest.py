@@ -29,9 +29,9 @@ from voiceauth.audio.vad_stream import BatchedVad
 from voiceauth.calls.engine import CallEngine
 from voiceauth.embeddings.ge2e import Ge2eEmbedder
 from voiceauth.enrolment import Enroller, EnrolmentOutcome
-from voiceauth.service.models import voice_models
+from voiceauth.scoring.shipped import shipped_calibrations
+from voiceauth.service.models import call_scoring
 from voiceauth.store import ConsentChannel, VoiceprintStore
-from voiceauth.verification.scorer import VoiceScorer
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 SPEAKERS = ("p225", "p227")
@@ -113,7 +113,6 @@ def batched_vad() -> Iterator[BatchedVad]:
 @pytest.fixture
 def engine(ge2e: Ge2eEmbedder, batched_vad: BatchedVad) -> CallEngine:
     model = f"{ge2e.embedder_id}@{ge2e.version}"
-    found = voice_models(MODELS, model)
-    assert found.cosine_calibration is not None, "the shipped GE2E calibration is missing"
-    scorer = VoiceScorer(model, cosine_calibration=found.cosine_calibration)
-    return CallEngine(vad=batched_vad, embedder=ge2e, scorer=scorer, policy=found.policy)
+    assert shipped_calibrations(MODELS, model).cosine, "the shipped GE2E calibration is missing"
+    scorer, policy = call_scoring(MODELS, model, cohort=None)
+    return CallEngine(vad=batched_vad, embedder=ge2e, scorer=scorer, policy=policy)

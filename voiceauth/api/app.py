@@ -20,6 +20,7 @@ from voiceauth.errors import ConfigError
 from voiceauth.index import CohortIndex, WatchlistMonitor
 from voiceauth.scoring.asnorm import DEFAULT_TOP_N
 from voiceauth.scoring.calibration import Calibration
+from voiceauth.scoring.shipped import shipped_calibrations
 from voiceauth.settings import Settings
 from voiceauth.store import VoiceprintStore
 from voiceauth.verification import Verifier
@@ -60,7 +61,7 @@ def create_app(
     The API keys are checked here, at build time: a server without keys must not start.
     Verification answers with an LLR when the kind of score it uses has a calibration:
     `calibration` for AS-normed scores (once the cohort is large enough), `cosine_calibration`
-    for plain cosine (see `VoiceScorer`).
+    for plain cosine (see `VoiceScorer`); by default those shipped for the model.
     """
     keys = api_keys_from(settings)
 
@@ -75,6 +76,7 @@ def create_app(
         )
         detector = vad if vad is not None else await asyncio.to_thread(SileroVad)
         name = f"{model.embedder_id}@{model.version}"
+        shipped = shipped_calibrations(settings.model_files, name)
         monitor = await asyncio.to_thread(WatchlistMonitor.build, store, name, model.dimension)
         cohort = await asyncio.to_thread(
             CohortIndex.build, store, name, model.dimension, actor=START, top_n=cohort_top_n
@@ -96,8 +98,8 @@ def create_app(
                 model,
                 scorer=VoiceScorer(
                     name,
-                    calibration=calibration,
-                    cosine_calibration=cosine_calibration,
+                    calibration=calibration or shipped.normalised,
+                    cosine_calibration=cosine_calibration or shipped.cosine,
                     cohort=cohort,
                 ),
             ),

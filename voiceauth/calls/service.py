@@ -170,6 +170,12 @@ class CallService:
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
 
+    async def settled(self) -> None:
+        """Wait until every queued batch has been processed: how a caller paced in real time
+        sees the service (tests and benchmarks that send faster than real time use it)."""
+        while self._ready or self._pass.locked():
+            await asyncio.sleep(0.005)
+
     async def drain(self, timeout_s: float) -> list[CallSnapshot]:
         """Refuse new calls, let running ones end by themselves for up to timeout_s, then end
         the rest ("shutdown"); returns the final snapshots of those ended here."""

@@ -26,12 +26,11 @@ from voiceauth.calls.webhook import WebhookNotifier
 from voiceauth.embeddings.base import Embedder
 from voiceauth.errors import ConfigError
 from voiceauth.service import health, routes
-from voiceauth.service.models import voice_models
+from voiceauth.service.models import call_scoring
 from voiceauth.settings import Settings
 from voiceauth.store import VoiceprintStore
 from voiceauth.transports.twilio.endpoint import twilio_router
 from voiceauth.transports.ws.endpoint import ws_router
-from voiceauth.verification.scorer import VoiceScorer
 
 
 def build_engine(
@@ -39,18 +38,12 @@ def build_engine(
 ) -> CallEngine:
     """The call engine around the models the API already loaded."""
     model = f"{api.embedder.embedder_id}@{api.embedder.version}"
-    found = voice_models(settings.model_files, model)
-    scorer = VoiceScorer(
-        model,
-        calibration=found.calibration,
-        cosine_calibration=found.cosine_calibration,
-        cohort=api.cohort,
-    )
+    scorer, policy = call_scoring(settings.model_files, model, api.cohort)
     return CallEngine(
         vad=BatchedVad(),
         embedder=api.embedder,
         scorer=scorer,
-        policy=found.policy,
+        policy=policy,
         watchlist=api.watchlist,
         liveness=liveness,
     )

@@ -1,49 +1,27 @@
-"""What the call engine needs beyond the embedder, found for the running embedder's model.
-
-Calibrations and thresholds are per model (models/calibration/<embedder>-telephony.*): a
-model without them still runs, but says so in every call's reasons instead of deciding on
-uncalibrated numbers.
-"""
+"""The call engine's scorer and decision policy, from the files shipped for the model."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from voiceauth.calls.decision import DecisionPolicy
-from voiceauth.errors import EmbedderMismatch
-from voiceauth.scoring.calibration import Calibration
-
-CHANNEL = "telephony"
-
-
-@dataclass(frozen=True, slots=True)
-class VoiceModels:
-    calibration: Calibration | None
-    cosine_calibration: Calibration | None
-    policy: DecisionPolicy
+from voiceauth.index.cohort import CohortIndex
+from voiceauth.scoring.shipped import shipped_calibrations
+from voiceauth.verification.scorer import VoiceScorer
 
 
-def _calibration(path: Path, model: str) -> Calibration | None:
-    if not path.is_file():
-        return None
-    calibration = Calibration.load(path)
-    try:
-        calibration.check_model(model)
-    except EmbedderMismatch:
-        return None
-    return calibration
-
-
-def voice_models(models_dir: Path, model: str) -> VoiceModels:
-    """The shipped calibrations and decision policy for `model` ("id@version"), if any."""
-    base = models_dir / "calibration" / f"{model.split('@')[0]}-{CHANNEL}"
-    normalised = _calibration(base.with_name(base.name + ".calibration.json"), model)
-    cosine = _calibration(base.with_name(base.name + "-cosine.calibration.json"), model)
-    thresholds = base.with_name(base.name + "-cosine.thresholds.json")
+def call_scoring(
+    models_dir: Path, model: str, cohort: CohortIndex | None
+) -> tuple[VoiceScorer, DecisionPolicy]:
+    """A scorer with the shipped calibrations, and a policy accepting at their threshold for
+    FMR 1 % (the default policy's LLR without thresholds)."""
+    shipped = shipped_calibrations(models_dir, model)
+    scorer = VoiceScorer(
+        model, calibration=shipped.normalised, cosine_calibration=shipped.cosine, cohort=cohort
+    )
     policy = (
-        DecisionPolicy.from_thresholds(thresholds)
-        if cosine and thresholds.is_file()
+        DecisionPolicy.from_thresholds(shipped.thresholds)
+        if shipped.thresholds
         else DecisionPolicy()
     )
-    return VoiceModels(normalised, cosine, policy)
+    return scorer, policy
