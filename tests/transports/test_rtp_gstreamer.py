@@ -1,4 +1,4 @@
-"""GStreamer as the far end: PCMU and PCMA payloaders and RFC 4733 events into the RTP server.
+"""GStreamer as the far end: PCMU, PCMA and L16 payloaders and RFC 4733 events into the server.
 
 GStreamer decodes and resamples the recording itself (decodebin, audioresample), so what
 arrives is compared with voiceauth's own 8 kHz version of it by correlation and SNR, not bit
@@ -14,16 +14,29 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+import soundfile
 
 from tests.transports.recorder import RecordingSink
 from tests.transports.server import speech_8k
-from tests.transports.test_rtp_server import HOST, SETTLE_S, SPEECH, open_call, refused, rtp_server
+from tests.transports.test_rtp_server import (
+    HOST,
+    SETTLE_S,
+    SPEECH,
+    open_call,
+    refused,
+    rtp_server,
+    sample,
+)
+from voiceauth.audio.io import load_audio
 from voiceauth.calls.metrics import CallMetrics
+from voiceauth.transports.rtp import PayloadTypes
 
 GST_LAUNCH = shutil.which("gst-launch-1.0")
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 DTMF_SCRIPT = Path(__file__).with_name("gst_dtmf.py")
 RUN_TIMEOUT_S = 20.0
+SPEECH_S = 2.5
+"""Seconds of speech GStreamer plays, in real time."""
 MAX_LAG = 80
 """Samples of delay tolerated between GStreamer's resampler and voiceauth's (10 ms)."""
 
@@ -62,22 +75,34 @@ def aligned(
 
 @needs_gstreamer
 @pytest.mark.parametrize(
-    ("encoder", "payloader"), [("mulawenc", "rtppcmupay"), ("alawenc", "rtppcmapay")]
+    ("rate", "payloader", "payload_types"),
+    [
+        (8000, "mulawenc ! rtppcmupay", ""),
+        (8000, "alawenc ! rtppcmapay", ""),
+        (44100, "rtpL16pay pt=11", ""),  # RFC 3551 static L16/44100 mono
+        (16000, "rtpL16pay pt=97", "97=L16/16000"),  # dynamic, as an SDP would bind it
+    ],
+    ids=["pcmu", "pcma", "l16-44k", "l16-16k"],
 )
-def test_gstreamer_g711_stream_of_real_speech(
-    shared_data: Path, encoder: str, payloader: str
+def test_gstreamer_stream_of_real_speech(
+    shared_data: Path, tmp_path: Path, rate: int, payloader: str, payload_types: str
 ) -> None:
-    path = shared_data / SPEECH
-    reference = speech_8k(path, 60.0)
+    original = load_audio(shared_data / SPEECH)  # 16 kHz
+    path = tmp_path / "speech.wav"
+    soundfile.write(
+        path, original.samples[: int(SPEECH_S * original.sample_rate)], original.sample_rate
+    )
+    reference = speech_8k(path, SPEECH_S)
 
     async def test() -> None:
         sink, metrics = RecordingSink(), CallMetrics()
-        async with rtp_server(sink, metrics) as server:
+        types = PayloadTypes.parse(payload_types) if payload_types else PayloadTypes()
+        async with rtp_server(sink, metrics, payload_types=types) as server:
             port = await open_call(sink, server, "gst")
             pipeline = (
                 f"filesrc location={path} ! decodebin ! audioconvert ! audioresample "
-                f"! audio/x-raw,rate=8000,channels=1 ! {encoder} ! {payloader} max-ptime=20000000 "
-                f"! udpsink host={HOST} port={port} sync=false"
+                f"! audio/x-raw,rate={rate},channels=1 ! {payloader} max-ptime=20000000 "
+                f"! udpsink host={HOST} port={port}"  # paced in real time, as a phone sends
             )
             assert GST_LAUNCH is not None
             await run_process(GST_LAUNCH, "-q", *pipeline.split())
@@ -86,8 +111,10 @@ def test_gstreamer_g711_stream_of_real_speech(
         received = sink.calls["gst"].pcm()
         assert abs(len(received) - len(reference)) <= 160  # one packet: the last may be partial
         correlation, snr_db = aligned(reference, received)
-        assert correlation > 0.99 and snr_db > 20, (correlation, snr_db)  # measured 0.999, 27 dB
+        assert correlation > 0.99 and snr_db > 20, (correlation, snr_db)  # G.711: 0.999, 27 dB
         assert refused(metrics, "rtp_header") == refused(metrics, "rtp_unknown_ssrc") == 0
+        assert refused(metrics, "rtp_unknown_payload_type") == 0
+        assert sample(metrics, "voiceauth_packets_lost_total", transport="rtp") == 0
 
     asyncio.run(test())
 

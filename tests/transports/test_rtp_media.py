@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from voiceauth.audio.g711 import mulaw_decode, mulaw_encode
@@ -15,10 +16,11 @@ from voiceauth.transports.rtp.payload import PayloadTypes
 CALLER, OTHER = 0x1111, 0x2222
 
 
-def frame(index: int) -> np.ndarray:
+def frame(index: int) -> npt.NDArray[np.int16]:
     """A distinct, loud 20 ms frame per index."""
     t = np.arange(160) + 160 * index
-    return np.rint(6000 * np.sin(2 * np.pi * 440 * t / 8000)).astype(np.int16)
+    wave: npt.NDArray[np.float64] = np.rint(6000 * np.sin(2 * np.pi * 440 * t / 8000))
+    return wave.astype(np.int16)
 
 
 def audio(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,7 @@ async def open_call(sink: RecordingSink, server: RtpServer, call_id: str) -> int
     return await server.allocate(call_id)
 
 
-def run(test: Callable[[RecordingSink, CallMetrics], Awaitable[None]]) -> None:
+def run(test: Callable[[RecordingSink, CallMetrics], Coroutine[Any, Any, None]]) -> None:
     asyncio.run(test(RecordingSink(), CallMetrics()))
 
 
