@@ -15,6 +15,8 @@ from voiceauth.liveness.evaluate import (
     attack_of,
     channel_audio,
     cm_report,
+    family_of,
+    operating_points,
     sample_rows,
 )
 
@@ -52,6 +54,34 @@ def test_report_eers_per_attack_against_all_bonafide_and_per_page() -> None:
     assert 0 < report["cm_eer"] < report["per_attack"]["hard"]
     assert report["per_dataset"] == {"p1": 0.0, "p2": 33.33}  # p2: hull (1/2, 0) to (0, 1)
     assert (report["n_bonafide"], report["n_spoof"]) == (3, 3)
+
+
+def test_operating_points_by_hand() -> None:
+    bonafide = [float(s) for s in range(10)]  # 90 % accepted at threshold 1
+    spoof = [-5.0, 0.5, 1.0, 2.5, 9.5] + [-1.0] * 95  # 100 spoofs: 1 may pass
+    points = operating_points(bonafide, spoof)
+    assert points["spoof_accept_at_90_bonafide"] == 3.0  # 1.0, 2.5, 9.5 >= 1
+    assert points["bonafide_accept_at_1_spoof"] == 70.0  # 3..9 above 2.5, only 9.5 spoof is
+    assert operating_points([], spoof)["spoof_accept_at_90_bonafide"] is None
+
+
+def test_families_follow_pages_and_vocoder_copies() -> None:
+    assert family_of(_row("spoof", "styletts2_demo", "vits")) == "zero-shot cloning"
+    assert family_of(_row("spoof", "lvcvc_demo", "hifigan_copysynth")) == "neural vocoder"
+    assert family_of(_row("spoof", "sim_griffinlim", "griffinlim_mel80_32it_copysynth")) == (
+        "griffin-lim copy-synthesis"
+    )
+    assert family_of(_row("spoof", "synth_flite", "flite_slt")) == "debian tts"
+    assert family_of(_row("spoof", "elsewhere", "x")) == "other"
+    report = cm_report(
+        [
+            ScoredFile(_row("bonafide", "vits", name="g"), 1.0, 1.0),
+            ScoredFile(_row("spoof", "vits", "vits"), 0.0, 1.0),
+            ScoredFile(_row("spoof", "hifigan", "hifigan_copysynth"), 2.0, 1.0),
+        ]
+    )
+    assert report["per_family"] == {"neural vocoder": 50.0, "text-to-speech": 0.0}  # ROCCH caps
+    assert report["per_family_n"] == {"neural vocoder": 1, "text-to-speech": 1}
 
 
 def test_unnamed_attacks_are_grouped_by_dataset() -> None:

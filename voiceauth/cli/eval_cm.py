@@ -30,7 +30,11 @@ def eval_cm_command(
     json_out: Annotated[Path, typer.Option("--json", help="where to write the report")],
     cm: Annotated[str, typer.Option(help=" | ".join(COUNTERMEASURES))] = "aasist-l",
     weights_dir: Annotated[
-        Path | None, typer.Option(help="folder with AASIST.pth / AASIST-L.pth")
+        Path | None,
+        typer.Option(
+            help="folder with AASIST.pth / AASIST-L.pth / lfcc-lr.json "
+            "(lcnn: default models/liveness/lcnn)"
+        ),
     ] = None,
     channel: Annotated[str, typer.Option(help="wideband | telephony (8 kHz G.711)")] = "telephony",
     packet_loss: Annotated[float, typer.Option(help="telephony packet loss rate")] = 0.0,
@@ -47,7 +51,7 @@ def eval_cm_command(
     """Evaluate a spoofing countermeasure on the bona fide and spoof rows of a manifest."""
     import torch
 
-    from voiceauth.liveness.base import create_countermeasure
+    from voiceauth.liveness.base import create_countermeasure, default_countermeasure_dir
 
     config = CmEvalConfig(
         channel=check_channel(channel),
@@ -59,6 +63,8 @@ def eval_cm_command(
     torch.set_num_threads(threads)
     try:
         rows = read_manifest(manifest)
+        if weights_dir is None and cm == "lcnn":
+            weights_dir = default_countermeasure_dir()
         detector = create_countermeasure(cm, weights_dir=weights_dir)
         total = len(rows) if max_files is None else min(max_files, len(rows))
         with tqdm(total=total, desc="scoring", unit="file") as bar:

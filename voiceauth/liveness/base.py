@@ -17,9 +17,19 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceauth.errors import ConfigError, ModelNotFound
+from voiceauth.scoring.calibration import Calibration
 
-COUNTERMEASURES = ("aasist", "aasist-l", "lfcc-lr")
-MODEL_FILES = {"aasist": "AASIST.pth", "aasist-l": "AASIST-L.pth", "lfcc-lr": "lfcc-lr.json"}
+COUNTERMEASURES = ("aasist", "aasist-l", "lfcc-lr", "lcnn")
+MODEL_FILES = {
+    "aasist": "AASIST.pth",
+    "aasist-l": "AASIST-L.pth",
+    "lfcc-lr": "lfcc-lr.json",
+    "lcnn": "lcnn.safetensors",
+}
+DEFAULT_COUNTERMEASURE = "lcnn"
+"""The countermeasure voiceauth trains and ships under models/liveness/ (see its model card)."""
+CALIBRATION_FILE = "calibration.json"
+"""A shipped countermeasure's score-to-LLR calibration, beside its weights."""
 DEFAULT_MIN_SECONDS = 0.5
 """Shortest input scored at all. Decisions should wait for 3 s of speech (published detectors
 need 3-5 s, see ARCHITECTURE.md); this floor only refuses fragments that window repetition
@@ -63,8 +73,9 @@ def create_countermeasure(
     """Load the countermeasure `name` (one of COUNTERMEASURES); models load here, never at import.
 
     weights_dir holds the model file: the published state_dicts (AASIST.pth, AASIST-L.pth) or
-    a model trained by `voiceauth train-cm` (lfcc-lr.json). There is no default location: a
-    service configures it, and tests pass ../shared/models/aasist.
+    a model trained by `voiceauth train-cm` (lfcc-lr.json; lcnn.safetensors with its
+    config.json). Nothing is looked up implicitly: a service passes its configured folder or
+    `default_countermeasure_dir()`, and tests pass ../shared/models/aasist.
     """
     if name not in COUNTERMEASURES:
         raise ConfigError(
@@ -76,6 +87,15 @@ def create_countermeasure(
             f"holds {MODEL_FILES[name]} (for development: ../shared/models/aasist)"
         )
     path = weights_dir / MODEL_FILES[name]
+    if name == "lcnn":
+        from voiceauth.liveness.lcnn import lcnn_countermeasure, load_lcnn
+
+        return lcnn_countermeasure(
+            load_lcnn(weights_dir),
+            version=_sha256_prefix(path),
+            min_seconds=min_seconds,
+            batch_size=batch_size,
+        )
     if name == "lfcc-lr":
         from voiceauth.liveness.lfcc_lr import LfccLrCountermeasure
 
@@ -93,9 +113,44 @@ def create_countermeasure(
     return WindowedCountermeasure(
         net,
         cm_id=name,
-        version=hashlib.sha256(path.read_bytes()).hexdigest()[:12],
+        version=_sha256_prefix(path),
         sample_rate=SAMPLE_RATE,
         window=WINDOW_SAMPLES,
         min_samples=round(min_seconds * SAMPLE_RATE),
         batch_size=batch_size,
     )
+
+
+def _sha256_prefix(path: Path) -> str:
+    """A model's version: the first 12 hex digits of its weights file's sha256."""
+    if not path.is_file():
+        raise ModelNotFound(f"countermeasure weights not found: {path}")
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def default_countermeasure_dir(root: Path | None = None) -> Path:
+    """models/liveness/lcnn of the checkout this package runs from (or of `root`).
+
+    The shipped model lives in the repository, not in the wheel; an installed (non-editable)
+    package has no such folder, so a service passes its own (VOICEAUTH_CM_DIR) instead.
+    Raises ModelNotFound naming the folder when it holds no weights.
+    """
+    base = root if root is not None else Path(__file__).resolve().parents[2]
+    folder = base / "models" / "liveness" / DEFAULT_COUNTERMEASURE
+    if not (folder / MODEL_FILES[DEFAULT_COUNTERMEASURE]).is_file():
+        raise ModelNotFound(
+            f"no shipped countermeasure in {folder}: run from a voiceauth checkout or "
+            "configure the countermeasure folder explicitly"
+        )
+    return folder
+
+
+def load_countermeasure_calibration(cm: Countermeasure, weights_dir: Path) -> Calibration:
+    """The calibration shipped beside cm's weights, checked to be fitted for this very model
+    (`cm_id@version`); its feature is `cm_score` (see `liveness.gate.CM_SCORE_FEATURE`)."""
+    path = weights_dir / CALIBRATION_FILE
+    if not path.is_file():
+        raise ModelNotFound(f"countermeasure calibration not found: {path}")
+    calibration = Calibration.load(path)
+    calibration.check_model(f"{cm.cm_id}@{cm.version}")
+    return calibration

@@ -20,6 +20,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from math import ceil, floor
 from typing import Any
 
 import numpy as np
@@ -65,6 +66,57 @@ class CmEvalResult:
 
     report: dict[str, Any]
     scored: list[ScoredFile]
+
+
+FAMILIES = {
+    "zero-shot cloning": (
+        "styletts2_demo",
+        "hierspeechpp_demo",
+        "plachtaa_vallex_seedvc",
+        "yourtts_zeroshot_clones",
+    ),
+    "voice conversion": (
+        "lvcvc_demo",
+        "adainvc",
+        "vqmivc",
+        "speechsplit",
+        "quickvc",
+        "assemvc",
+        "vqvc_plus",
+        "vtn_taslp",
+    ),
+    "text-to-speech": (
+        "fastspeech2",
+        "adaspeech2",
+        "adaspeech4",
+        "glowtts",
+        "gradtts",
+        "vits",
+        "espnet_tts",
+        "priorgrad",
+    ),
+    "neural vocoder": ("hifigan", "melgan", "diffwave", "bigvgan", "fastdiff", "r9y9_wavenet"),
+    "debian tts": ("synth_espeak_ng", "synth_flite", "synth_festival"),
+    "simulated replay": ("sim_replay",),
+    "griffin-lim copy-synthesis": ("sim_griffinlim",),
+}
+"""Attack families by page (../shared/data/README.md groups the demo pages this way) and by
+the datasets `liveness.attackset` writes; a `_copysynth` attack is a neural vocoder's wherever
+it appears."""
+SPOOF_ACCEPT_AT_BONAFIDE = 0.90
+"""The issue's operating point: the share of spoofs accepted while 90 % of genuine pass."""
+BONAFIDE_ACCEPT_AT_SPOOF = 0.01
+"""... and the share of genuine accepted while 1 % of spoofs pass."""
+
+
+def family_of(row: ManifestRow) -> str:
+    """The attack family of a spoof row (see FAMILIES); `other` when its page is not listed."""
+    if row.attack.endswith("_copysynth") and not row.dataset.startswith("sim_"):
+        return "neural vocoder"
+    for family, datasets in FAMILIES.items():
+        if row.dataset in datasets:
+            return family
+    return "other"
 
 
 def attack_of(row: ManifestRow) -> str:
@@ -196,6 +248,23 @@ def _eer_percent(bonafide: list[float], spoof: list[float]) -> float | None:
     return round(100.0 * eer(bonafide, spoof), 2)
 
 
+def operating_points(bonafide: list[float], spoof: list[float]) -> dict[str, float | None]:
+    """The issue's two operating points, in %: spoofs accepted (score >= threshold) at the
+    highest threshold that accepts at least 90 % of bona fide files, and bona fide accepted
+    (score > threshold) at the lowest one that lets at most 1 % of spoofs above it."""
+    if not bonafide or not spoof:
+        return {"spoof_accept_at_90_bonafide": None, "bonafide_accept_at_1_spoof": None}
+    genuine, attacks = np.sort(bonafide), np.sort(spoof)
+    accepted = ceil(SPOOF_ACCEPT_AT_BONAFIDE * len(genuine) - 1e-9)
+    at_genuine = genuine[len(genuine) - accepted]
+    allowed = floor(BONAFIDE_ACCEPT_AT_SPOOF * len(attacks) + 1e-9)
+    at_spoof = attacks[len(attacks) - allowed - 1]
+    return {
+        "spoof_accept_at_90_bonafide": round(100.0 * float(np.mean(attacks >= at_genuine)), 2),
+        "bonafide_accept_at_1_spoof": round(100.0 * float(np.mean(genuine > at_spoof)), 2),
+    }
+
+
 def cm_report(scored: Sequence[ScoredFile]) -> dict[str, Any]:
     """EER (%) overall, per attack and per dataset, with the counts behind each."""
     bonafide = [f.score for f in scored if f.row.label == "bonafide"]
@@ -210,12 +279,24 @@ def cm_report(scored: Sequence[ScoredFile]) -> dict[str, Any]:
         for name, labels in sorted(by_dataset.items())
         if labels["bonafide"] and labels["spoof"]
     }
+    by_family: dict[str, list[float]] = defaultdict(list)
+    for f in scored:
+        if f.row.label == "spoof":
+            by_family[family_of(f.row)].append(f.score)
+    spoof = [s for v in by_attack.values() for s in v]
     return {
-        "cm_eer": _eer_percent(bonafide, [s for v in by_attack.values() for s in v]),
+        "cm_eer": _eer_percent(bonafide, spoof),
+        **operating_points(bonafide, spoof),
         "n_bonafide": len(bonafide),
         "n_spoof": sum(len(v) for v in by_attack.values()),
         "per_attack": {a: _eer_percent(bonafide, s) for a, s in sorted(by_attack.items())},
         "per_attack_n": {a: len(s) for a, s in sorted(by_attack.items())},
+        "per_family": {a: _eer_percent(bonafide, s) for a, s in sorted(by_family.items())},
+        "per_family_spoof_accept": {
+            a: operating_points(bonafide, s)["spoof_accept_at_90_bonafide"]
+            for a, s in sorted(by_family.items())
+        },
+        "per_family_n": {a: len(s) for a, s in sorted(by_family.items())},
         "per_dataset": per_dataset,
         "per_dataset_n": {
             name: {"bonafide": len(labels["bonafide"]), "spoof": len(labels["spoof"])}

@@ -1,0 +1,113 @@
+"""Purged page folds: no held-out page, speaker or attack system is trained on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from voiceauth.cli import app
+from voiceauth.data.manifest import ManifestRow, read_manifest, write_manifest
+from voiceauth.errors import ConfigError
+from voiceauth.liveness.base import create_countermeasure, load_countermeasure_calibration
+from voiceauth.liveness.cmtrain import purged_folds
+
+
+def row(dataset: str, speaker: str, attack: str = "") -> ManifestRow:
+    return ManifestRow(
+        Path(f"/{dataset}/{speaker}{attack}.flac"),
+        speaker,
+        "spoof" if attack else "bonafide",
+        dataset,
+        attack,
+    )
+
+
+def test_held_out_pages_speakers_and_attacks_never_train(shared_rows: list[ManifestRow]) -> None:
+    rows = [r for r in shared_rows if r.dataset != "fsdd"]
+    folds = purged_folds(rows, 4)
+    tested = sorted(i for _, test in folds for i in test)
+    assert tested == list(range(len(rows)))
+    for train, test in folds:
+        held = {rows[i].dataset for i in test}
+        assert not held & {rows[i].dataset for i in train}
+        assert not {rows[i].speaker for i in test} & {rows[i].speaker for i in train}
+        spoofs = {rows[i].attack for i in test if rows[i].label == "spoof"}
+        assert not spoofs & {rows[i].attack for i in train if rows[i].label == "spoof"}
+        assert len(train) > len(rows) // 3
+
+
+def test_purging_removes_shared_speakers_and_systems() -> None:
+    rows = [
+        row("a", "s1"),
+        row("a", "s1", "autovc"),
+        row("a", "s5"),
+        row("a", "s5", "glowtts"),
+        row("b", "s1"),
+        row("b", "s2", "autovc"),
+        row("b", "s2"),
+        row("b", "s3", "vits"),
+    ]
+    folds = purged_folds(rows, 2)
+    train_a = next(train for train, test in folds if 0 in test)
+    assert [rows[i].speaker for i in train_a] == ["s2", "s3"]
+    assert [rows[i].attack for i in train_a] == ["", "vits"]
+    with pytest.raises(ConfigError, match="at least 3 datasets"):
+        purged_folds(rows, 3)
+
+
+def test_train_cm_lcnn_writes_weights_calibration_and_held_out_speakers(
+    shared_rows: list[ManifestRow], tmp_path: Path
+) -> None:
+    pages = ("adainvc", "vqmivc", "yourtts_zeroshot_clones")
+    chosen = []
+    for page in pages:
+        for label in ("bonafide", "spoof"):
+            chosen += [r for r in shared_rows if r.dataset == page and r.label == label][:3]
+    yourtts = [r for r in shared_rows if r.dataset == "yourtts_zeroshot_clones"]
+    held = yourtts[-1].speaker
+    assert held not in {r.speaker for r in chosen}
+    chosen += [r for r in yourtts if r.speaker == held]
+    manifest = tmp_path / "manifest.csv"
+    write_manifest(manifest, chosen)
+    out, report = tmp_path / "lcnn", tmp_path / "lcnn.json"
+    threads = torch.get_num_threads()
+    result = CliRunner().invoke(
+        app,
+        [
+            "train-cm",
+            "--cm",
+            "lcnn",
+            "--manifest",
+            str(manifest),
+            "--out",
+            str(out),
+            "--json",
+            str(report),
+            "--folds",
+            "3",
+            "--steps",
+            "3",
+            "--max-seconds",
+            "2",
+            "--threads",
+            "1",
+            "--holdout-speaker",
+            held,
+        ],
+    )
+    torch.set_num_threads(threads)
+    assert result.exit_code == 0, result.output
+    assert "held-out EER" in result.output
+    figures = json.loads(report.read_text())
+    assert figures["holdout_speakers"] == [held]
+    assert set(figures["per_channel"]) >= {"wideband (no telephone channel)"}
+    scored = figures["n_bonafide"] + figures["n_spoof"] + figures["n_skipped"]
+    assert scored == len(chosen) - sum(r.speaker == held for r in chosen)
+    cm = create_countermeasure("lcnn", weights_dir=out)
+    calibration = load_countermeasure_calibration(cm, out)
+    assert calibration.model == f"lcnn@{cm.version}"
+    assert {r.speaker for r in read_manifest(out / "heldout.csv")} == {held}
