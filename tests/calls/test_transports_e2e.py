@@ -5,16 +5,19 @@ loopback: the genuine caller reaches `match`, an impostor `mismatch`, a silent c
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
+import socket
 import sys
-from collections.abc import Awaitable, Callable
+import uuid
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 import soundfile
-from api.conftest import KEYS, LINES
+from api.conftest import KEYS, LINES, headers
 from pydantic import SecretStr
 from transports.server import serving
 
@@ -26,24 +29,32 @@ from voiceauth.service.app import create_service_app
 from voiceauth.settings import Settings
 from voiceauth.store import VoiceprintStore
 from voiceauth.transports.base import CallStart
-from voiceauth.transports.twilio.client import play_twilio
-from voiceauth.transports.ws.client import play_ws
+from voiceauth.transports.impair import Impairments
+from voiceauth.transports.simulate import PLAYERS, TRANSPORTS, Target
 
 from .conftest import MODELS, Pcm
 
+HEADERS = headers("ivr")
+
 TOKEN = "twilio-test-token"
-Player = Callable[[Pcm, str, CallStart], Awaitable[None]]
+HOOK_SECRET = base64.b64encode(b"audiohook-test-secret").decode()
 
 
-async def twilio(pcm: Pcm, authority: str, start: CallStart) -> None:
-    await play_twilio(pcm, url=f"ws://{authority}/twilio/media", start=start, auth_token=TOKEN)
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
-async def generic_ws(pcm: Pcm, authority: str, start: CallStart) -> None:
-    await play_ws(pcm, url=f"ws://{authority}/ws/calls", start=start, api_key=KEYS["ivr"])
-
-
-PLAYERS: dict[str, Player] = {"twilio": twilio, "ws": generic_ws}
+def service_settings(home: Path) -> Settings:
+    return Settings(
+        home=home,
+        api_keys=SecretStr(",".join(LINES)),
+        twilio_auth_token=SecretStr(TOKEN),
+        audiohook_client_secret=SecretStr(HOOK_SECRET),
+        audiosocket_port=free_port(),
+        models_dir=MODELS,
+    )
 
 
 def run_calls(
@@ -51,33 +62,39 @@ def run_calls(
     ge2e: Ge2eEmbedder,
     vad: SileroVad,
     home: Path,
-    player: Player,
-    calls: list[tuple[str, str, Pcm]],
-) -> dict[str, CallSnapshot]:
-    """Play each (call id, claimed customer, audio) as a call; the final snapshots."""
-    settings = Settings(
-        home=home,
-        api_keys=SecretStr(",".join(LINES)),
-        twilio_auth_token=SecretStr(TOKEN),
-        models_dir=MODELS,
-    )
+    transport: str,
+    calls: list[tuple[str, Pcm]],
+) -> list[CallSnapshot]:
+    """Play each (claimed customer, audio) as a call; the final snapshots."""
+    settings = service_settings(home)
 
-    async def run() -> dict[str, CallSnapshot]:
+    async def run() -> list[CallSnapshot]:
         app = create_service_app(settings, store, embedder=ge2e, vad=vad)
         async with serving(app, lifespan="on") as authority:
             service: CallService = app.state.calls
-            for call_id, claim, pcm in calls:
-                await player(pcm, authority, CallStart(call_id, "sim", customer_id=claim))
+            target = Target(
+                f"http://{authority}",
+                KEYS["ivr"],
+                twilio_auth_token=TOKEN,
+                audiohook_client_secret=HOOK_SECRET,
+                audiosocket_port=settings.audiosocket_port,
+            )
+            ids = []
+            async with httpx.AsyncClient(base_url=target.server, headers=HEADERS) as http:
+                for claim, pcm in calls:
+                    ids.append(str(uuid.uuid4()))
+                    start = CallStart(ids[-1], transport, customer_id=claim)
+                    await PLAYERS[transport](pcm, start, target, Impairments(), http)
             async with asyncio.timeout(10):
-                while service.active_calls:  # the transport ends each call on `stop`
+                while service.active_calls:  # the transport ends each call on hang-up
                     await asyncio.sleep(0.05)
-            return {call_id: service.snapshot(call_id) for call_id, _, _ in calls}
+            return [service.snapshot(call_id) for call_id in ids]
 
     return asyncio.run(run())
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-@pytest.mark.parametrize("transport", sorted(PLAYERS))
+@pytest.mark.parametrize("transport", TRANSPORTS)
 def test_every_transport_carries_real_calls_to_a_decision(
     transport: str,
     enrolled: VoiceprintStore,
@@ -87,25 +104,20 @@ def test_every_transport_carries_real_calls_to_a_decision(
     calls_of: dict[str, list[Pcm]],
 ) -> None:
     hiss = np.random.default_rng(1).normal(0, 30, 8000 * 6).astype(np.int16)
-    results = run_calls(
+    genuine_audio = np.concatenate(calls_of["p225"])
+    genuine, impostor, silent = run_calls(
         enrolled,
         ge2e,
         vad,
         tmp_path,
-        PLAYERS[transport],
-        [
-            ("genuine", "p225", np.concatenate(calls_of["p225"][:2])),
-            ("impostor", "p225", np.concatenate(calls_of["p227"][:2])),
-            ("silent", "p225", hiss),
-        ],
+        transport,
+        [("p225", genuine_audio), ("p225", np.concatenate(calls_of["p227"])), ("p225", hiss)],
     )
-    assert results["genuine"].voice_state is VoiceState.MATCH, results["genuine"].reasons
-    assert results["impostor"].voice_state is VoiceState.MISMATCH, results["impostor"].reasons
-    assert results["silent"].voice_state is VoiceState.COLLECTING
-    assert all(r.ended and r.transport == transport for r in results.values())
-    assert results["genuine"].audio_s == pytest.approx(
-        len(np.concatenate(calls_of["p225"][:2])) / 8000, abs=0.05
-    )
+    assert genuine.voice_state is VoiceState.MATCH, genuine.reasons
+    assert impostor.voice_state is VoiceState.MISMATCH, impostor.reasons
+    assert silent.voice_state is VoiceState.COLLECTING
+    assert all(r.ended and r.transport == transport for r in (genuine, impostor, silent))
+    assert genuine.audio_s == pytest.approx(len(genuine_audio) / 8000, abs=0.05)
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
@@ -119,12 +131,7 @@ def test_voiceauth_simulate_plays_a_recording_as_an_impaired_call(
     recording = tmp_path / "caller.wav"
     soundfile.write(recording, np.concatenate(calls_of["p225"]), 8000, subtype="PCM_16")
     out = tmp_path / "result.json"
-    settings = Settings(
-        home=tmp_path,
-        api_keys=SecretStr(",".join(LINES)),
-        twilio_auth_token=SecretStr(TOKEN),
-        models_dir=MODELS,
-    )
+    settings = service_settings(tmp_path)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("VOICEAUTH_")},
         "VOICEAUTH_HOME": str(tmp_path),

@@ -29,6 +29,8 @@ from voiceauth.service import health, routes
 from voiceauth.service.models import call_scoring
 from voiceauth.settings import Settings
 from voiceauth.store import VoiceprintStore
+from voiceauth.transports.audiohook import audiohook_router
+from voiceauth.transports.audiosocket import AudioSocketServer
 from voiceauth.transports.twilio.endpoint import twilio_router
 from voiceauth.transports.ws.endpoint import ws_router
 
@@ -72,6 +74,7 @@ def create_service_app(
     service = CallService(store, metrics, max_calls=settings.max_calls)
     app.state.calls = service
     app.state.rtp = None
+    app.state.audiosocket = None
     app.state.media_host = settings.host
     inner = app.router.lifespan_context
 
@@ -87,6 +90,13 @@ def create_service_app(
                     service.listeners.append(notifier)
                     await stack.enter_async_context(notifier.running())
                 await stack.enter_async_context(service.running())
+                if settings.audiosocket_port:
+                    audiosocket = AudioSocketServer(
+                        service, metrics, host=settings.host, port=settings.audiosocket_port
+                    )
+                    await audiosocket.start()
+                    stack.push_async_callback(audiosocket.close)
+                    app.state.audiosocket = audiosocket
                 yield
                 await service.drain(settings.drain_timeout_s)
 
@@ -98,6 +108,11 @@ def create_service_app(
         )
     )
     app.include_router(ws_router(service, metrics, keys=keys))
+    app.include_router(
+        audiohook_router(
+            service, metrics, keys=keys, client_secret=settings.audiohook_client_secret
+        )
+    )
     app.include_router(health.router)
     app.include_router(routes.router)
     app.include_router(routes.desk)

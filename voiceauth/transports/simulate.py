@@ -25,6 +25,8 @@ from voiceauth.audio.io import load_audio
 from voiceauth.audio.pcm import float_to_pcm16
 from voiceauth.audio.resample import resample
 from voiceauth.errors import CallError, ConfigError
+from voiceauth.transports.audiohook import play_audiohook
+from voiceauth.transports.audiosocket import play_audiosocket
 from voiceauth.transports.base import SAMPLE_RATE, CallStart
 from voiceauth.transports.impair import Impairments
 from voiceauth.transports.twilio import play_twilio
@@ -81,7 +83,56 @@ async def _ws(
     )
 
 
-PLAYERS: dict[str, Player] = {"twilio": _twilio, "ws": _ws}
+async def _audiohook(
+    pcm: Pcm, start: CallStart, target: Target, impair: Impairments, _: httpx.AsyncClient
+) -> None:
+    if target.audiohook_client_secret is None:
+        raise ConfigError("simulating AudioHook needs the integration's client secret")
+    await play_audiohook(
+        pcm,
+        url=target.ws("/audiohook/ws"),
+        start=start,
+        api_key=target.api_key,
+        client_secret=target.audiohook_client_secret,
+        impairments=impair,
+    )
+
+
+async def _audiosocket(
+    pcm: Pcm, start: CallStart, target: Target, impair: Impairments, http: httpx.AsyncClient
+) -> None:
+    """As an Asterisk dialplan does: register the call with its UUID, then stream to it."""
+    await _open(http, start)
+    await play_audiosocket(
+        pcm,
+        host=target.host,
+        port=target.audiosocket_port,
+        call_uuid=uuid.UUID(start.call_id),
+        impairments=impair,
+    )
+
+
+async def _open(http: httpx.AsyncClient, start: CallStart) -> dict[str, Any]:
+    body = {
+        "call_id": start.call_id,
+        "transport": start.transport,
+        "ani": start.ani,
+        "dnis": start.dnis,
+        "customer_id": start.customer_id,
+    }
+    response = await http.post("/calls", json=body)
+    if response.status_code != 201:
+        raise CallError(f"POST /calls: HTTP {response.status_code} {response.text}")
+    opened: dict[str, Any] = response.json()
+    return opened
+
+
+PLAYERS: dict[str, Player] = {
+    "audiohook": _audiohook,
+    "audiosocket": _audiosocket,
+    "twilio": _twilio,
+    "ws": _ws,
+}
 TRANSPORTS = tuple(sorted(PLAYERS))
 
 
@@ -106,7 +157,7 @@ async def simulate(
     if transport not in PLAYERS:
         raise ConfigError(f"unknown transport {transport!r}; choose one of {', '.join(TRANSPORTS)}")
     pcm = call_audio(path)
-    start = CallStart(call_id or f"sim-{uuid.uuid4()}", transport, ani, dnis, customer_id)
+    start = CallStart(call_id or str(uuid.uuid4()), transport, ani, dnis, customer_id)
     began = time.monotonic()
     headers = {"X-API-Key": target.api_key}
     async with httpx.AsyncClient(base_url=target.server, headers=headers, timeout=30) as http:
