@@ -84,7 +84,7 @@ def run_calls(
                 for claim, pcm in calls:
                     ids.append(str(uuid.uuid4()))
                     start = CallStart(ids[-1], transport, customer_id=claim)
-                    await PLAYERS[transport](pcm, start, target, Impairments(), http)
+                    await PLAYERS[transport](pcm, start, target, Impairments(speed=3), http)
             async with asyncio.timeout(10):
                 while service.active_calls:  # the transport ends each call on hang-up
                     await asyncio.sleep(0.05)

@@ -31,6 +31,7 @@ from voiceauth.settings import Settings
 from voiceauth.store import VoiceprintStore
 from voiceauth.transports.audiohook import audiohook_router
 from voiceauth.transports.audiosocket import AudioSocketServer
+from voiceauth.transports.rtp import RtpServer
 from voiceauth.transports.twilio.endpoint import twilio_router
 from voiceauth.transports.ws.endpoint import ws_router
 
@@ -90,6 +91,12 @@ def create_service_app(
                     service.listeners.append(notifier)
                     await stack.enter_async_context(notifier.running())
                 await stack.enter_async_context(service.running())
+                rtp = RtpServer(
+                    service, metrics, host=settings.host, port_range=settings.rtp_port_range
+                )
+                await rtp.start()
+                stack.push_async_callback(rtp.close)
+                app.state.rtp = rtp
                 if settings.audiosocket_port:
                     audiosocket = AudioSocketServer(
                         service, metrics, host=settings.host, port=settings.audiosocket_port

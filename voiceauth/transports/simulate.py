@@ -29,6 +29,7 @@ from voiceauth.transports.audiohook import play_audiohook
 from voiceauth.transports.audiosocket import play_audiosocket
 from voiceauth.transports.base import SAMPLE_RATE, CallStart
 from voiceauth.transports.impair import Impairments
+from voiceauth.transports.rtp import send_rtp
 from voiceauth.transports.twilio import play_twilio
 from voiceauth.transports.ws import play_ws
 
@@ -112,6 +113,18 @@ async def _audiosocket(
     )
 
 
+async def _rtp(
+    pcm: Pcm, start: CallStart, target: Target, impair: Impairments, http: httpx.AsyncClient
+) -> None:
+    """As an SBC does: open the call, send media to the port the answer names, hang up."""
+    opened = await _open(http, start)
+    await send_rtp(pcm, host=target.host, port=opened["rtp"]["port"], impairments=impair)
+    await asyncio.sleep(0.2)  # the last packets are in flight on UDP
+    response = await http.post(f"/calls/{start.call_id}/end", json={"reason": "hangup"})
+    if response.status_code != 200:
+        raise CallError(f"ending the call: HTTP {response.status_code} {response.text}")
+
+
 async def _open(http: httpx.AsyncClient, start: CallStart) -> dict[str, Any]:
     body = {
         "call_id": start.call_id,
@@ -130,6 +143,7 @@ async def _open(http: httpx.AsyncClient, start: CallStart) -> dict[str, Any]:
 PLAYERS: dict[str, Player] = {
     "audiohook": _audiohook,
     "audiosocket": _audiosocket,
+    "rtp": _rtp,
     "twilio": _twilio,
     "ws": _ws,
 }
