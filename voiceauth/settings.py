@@ -48,6 +48,10 @@ class Settings(BaseModel):
     webhook_secret: SecretStr | None = None
     models_dir: Path | None = None
     """Calibration, thresholds and countermeasure files; default: the `models/` shipped here."""
+    cm: str = "lfcc-lr"
+    """The countermeasure calls run ("none" turns liveness off); see voiceauth.liveness."""
+    cm_dir: Path | None = None
+    """Its weights and calibration; default: the one shipped under `models/`."""
     max_calls: int = Field(default=500, ge=1)
     drain_timeout_s: float = Field(default=30.0, ge=0)
 
@@ -74,6 +78,11 @@ class Settings(BaseModel):
     def model_files(self) -> Path:
         """Where calibrations, thresholds and the countermeasure are read from."""
         return self.models_dir or Path(__file__).resolve().parent.parent / "models"
+
+    @property
+    def countermeasure_dir(self) -> Path:
+        """Where the countermeasure's weights and calibration are read from."""
+        return self.cm_dir or self.model_files / "fusion" / "dev-cm"
 
     @property
     def ecapa_model_dir(self) -> Path:

@@ -10,7 +10,9 @@ import pytest
 from voiceauth.calls.decision import DecisionPolicy, decide
 from voiceauth.calls.snapshot import VoiceState
 from voiceauth.errors import ConfigError
+from voiceauth.fusion.model import SpoofAwareFusion
 
+FUSION = Path(__file__).resolve().parents[2] / "models/fusion/ge2e-lfcc-lr-telephony.fusion.json"
 POLICY = DecisionPolicy(accept_llr=2.0, reject_llr=-2.0, spoof_llr=-1.5, min_speech_s=3.0)
 
 
@@ -54,3 +56,28 @@ def test_policy_from_thresholds_and_its_checks(tmp_path: Path) -> None:
         DecisionPolicy.from_thresholds(path, fmr="fmr_0.5")
     with pytest.raises(ConfigError, match="below accept_llr"):
         DecisionPolicy(accept_llr=-3.0)
+
+
+@pytest.mark.parametrize(
+    ("voice", "liveness", "expected"),
+    [
+        (8.0, 5.0, VoiceState.MATCH),  # the fusion accepts
+        (4.7, 2.5, VoiceState.COLLECTING),  # fused LLR between its thresholds
+        (-5.7, 7.3, VoiceState.MISMATCH),  # the voice alone is clearly against
+        (8.0, -3.0, VoiceState.SPOOF),  # liveness clearly against, whatever the voice
+        (8.0, None, VoiceState.COLLECTING),  # no liveness score yet
+    ],
+)
+def test_with_the_shipped_spoof_aware_fusion(
+    voice: float, liveness: float | None, expected: VoiceState
+) -> None:
+    fusion = SpoofAwareFusion.load(FUSION)
+    verdict = decide(
+        POLICY,
+        voice_llr=voice,
+        liveness_llr=liveness,
+        net_speech_s=5.0,
+        liveness_expected=True,
+        fusion=fusion,
+    )
+    assert verdict.state is expected, verdict.reasons

@@ -54,6 +54,7 @@ def service_settings(home: Path) -> Settings:
         audiohook_client_secret=SecretStr(HOOK_SECRET),
         audiosocket_port=free_port(),
         models_dir=MODELS,
+        cm="none",  # voice only here; liveness has its own tests (test_liveness.py)
     )
 
 

@@ -16,6 +16,17 @@ from pathlib import Path
 
 from voiceauth.calls.snapshot import VoiceState
 from voiceauth.errors import ConfigError
+from voiceauth.fusion.decision import (
+    LIVE,
+    LIVENESS_PENDING,
+    NOT_CLEAR,
+    SYNTHETIC,
+    VOICE_DIFFERS,
+    VOICE_MATCHES,
+    VOICE_PENDING,
+    Outcome,
+)
+from voiceauth.fusion.model import SpoofAwareFusion
 
 DEFAULT_ACCEPT_LLR = 2.3
 """Natural log of 10, used when no thresholds file was fitted for the model."""
@@ -64,6 +75,14 @@ class Verdict:
     reasons: tuple[str, ...]
 
 
+OUTCOME_STATES = {
+    Outcome.ACCEPT: VoiceState.MATCH,
+    Outcome.REJECT: VoiceState.MISMATCH,
+    Outcome.SPOOF: VoiceState.SPOOF,
+    Outcome.UNDECIDED: VoiceState.COLLECTING,
+}
+
+
 def decide(
     policy: DecisionPolicy,
     *,
@@ -71,24 +90,35 @@ def decide(
     liveness_llr: float | None,
     net_speech_s: float,
     liveness_expected: bool,
+    fusion: SpoofAwareFusion | None = None,
 ) -> Verdict:
-    """The voice state for the evidence so far (claim, consent and enrolment already checked)."""
+    """The voice state for the evidence so far (claim, consent and enrolment already checked).
+
+    With a spoof-aware fusion (learned on held-out trials) voice and liveness are judged
+    together by it; without one, each by its own threshold.
+    """
     if net_speech_s < policy.min_speech_s:
         return Verdict(
             VoiceState.COLLECTING,
             (f"collecting speech: {net_speech_s:.1f} of {policy.min_speech_s:.0f} s",),
         )
+    if fusion is not None:
+        fused = fusion.decide(voice_llr, liveness_llr)
+        voice_against = voice_llr is not None and voice_llr <= policy.reject_llr
+        if fused.outcome is Outcome.UNDECIDED and voice_against:
+            return Verdict(VoiceState.MISMATCH, (VOICE_DIFFERS,))  # the voice alone settles it
+        return Verdict(OUTCOME_STATES[fused.outcome], fused.reasons)
     if liveness_llr is not None and liveness_llr <= policy.spoof_llr:
-        return Verdict(VoiceState.SPOOF, ("liveness check: the voice looks synthetic or replayed",))
+        return Verdict(VoiceState.SPOOF, (SYNTHETIC,))
     if voice_llr is None:
-        return Verdict(VoiceState.COLLECTING, ("voice score pending",))
+        return Verdict(VoiceState.COLLECTING, (VOICE_PENDING,))
     if voice_llr <= policy.reject_llr:
-        return Verdict(VoiceState.MISMATCH, ("voice does not match the enrolled customer",))
+        return Verdict(VoiceState.MISMATCH, (VOICE_DIFFERS,))
     if voice_llr >= policy.accept_llr:
         if liveness_expected and policy.require_liveness and liveness_llr is None:
-            return Verdict(VoiceState.COLLECTING, ("voice matches; liveness check pending",))
-        reasons = ["voice matches the enrolled customer"]
+            return Verdict(VoiceState.COLLECTING, (VOICE_MATCHES, LIVENESS_PENDING))
+        reasons = [VOICE_MATCHES]
         if liveness_llr is not None:
-            reasons.append("liveness check passed")
+            reasons.append(LIVE)
         return Verdict(VoiceState.MATCH, tuple(reasons))
-    return Verdict(VoiceState.COLLECTING, ("voice evidence not yet clear",))
+    return Verdict(VoiceState.COLLECTING, (NOT_CLEAR,))

@@ -26,6 +26,7 @@ from voiceauth.calls.decision import DecisionPolicy, decide
 from voiceauth.calls.session import CallSession
 from voiceauth.calls.snapshot import DECIDED, VoiceState
 from voiceauth.embeddings.base import Embedder, Embedding
+from voiceauth.fusion.model import SpoofAwareFusion
 from voiceauth.index.watchlist import WatchlistMonitor
 from voiceauth.transports.base import SAMPLE_RATE
 from voiceauth.verification.scorer import VoiceScorer
@@ -39,10 +40,12 @@ class LivenessStream(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Liveness:
-    """How to give each call its own liveness stream, and the rate it wants speech at."""
+    """How to give each call its own liveness stream, the rate it wants speech at, and the
+    fusion that judges its LLR together with the voice's (None: each by its threshold)."""
 
     new_stream: Callable[[], LivenessStream]
     sample_rate: int
+    fusion: SpoofAwareFusion | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +193,7 @@ class CallEngine:
             liveness_llr=session.liveness_llr,
             net_speech_s=session.net_speech_s,
             liveness_expected=self.liveness is not None,
+            fusion=self.liveness.fusion if self.liveness else None,
         )
         session.state = verdict.state
         reasons = verdict.reasons

@@ -26,6 +26,7 @@ from voiceauth.calls.webhook import WebhookNotifier
 from voiceauth.embeddings.base import Embedder
 from voiceauth.errors import ConfigError
 from voiceauth.service import health, routes
+from voiceauth.service.liveness import call_liveness
 from voiceauth.service.models import call_scoring
 from voiceauth.settings import Settings
 from voiceauth.store import VoiceprintStore
@@ -83,7 +84,17 @@ def create_service_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with inner(app):
             api: ApiState = app.state.voiceauth
-            engine = await asyncio.to_thread(build_engine, api, settings, liveness=liveness)
+            voice_model = f"{api.embedder.embedder_id}@{api.embedder.version}"
+            checks = liveness
+            if checks is None and settings.cm != "none":
+                checks = await asyncio.to_thread(
+                    call_liveness,
+                    settings.cm,
+                    settings.countermeasure_dir,
+                    settings.model_files,
+                    voice_model,
+                )
+            engine = await asyncio.to_thread(build_engine, api, settings, liveness=checks)
             service.attach(engine)
             async with contextlib.AsyncExitStack() as stack:
                 if settings.webhook_url:

@@ -1,0 +1,60 @@
+"""The countermeasure a call service runs, its calibration, and the fusion fitted for the pair.
+
+A countermeasure directory holds the detector's file and `calibration.json` (its scores as
+LLRs, fitted for that very model). The fusion is the file under models/fusion fitted for this
+voice model and this detector; without one, voice and liveness are judged by their own
+thresholds.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from voiceauth.calls.engine import Liveness
+from voiceauth.errors import EmbedderMismatch, ModelNotFound
+from voiceauth.fusion.model import SpoofAwareFusion
+from voiceauth.liveness.base import Countermeasure, create_countermeasure
+from voiceauth.liveness.streaming import StreamingLiveness
+from voiceauth.scoring.calibration import Calibration
+
+log = logging.getLogger(__name__)
+
+CALIBRATION_FILE = "calibration.json"
+
+
+def find_fusion(folder: Path, voice_model: str, cm_model: str) -> SpoofAwareFusion | None:
+    """The fusion file in `folder` fitted for exactly these two models, if any."""
+    for path in sorted(folder.glob("*.fusion.json")):
+        fusion = SpoofAwareFusion.load(path)
+        try:
+            fusion.check_models(voice_model=voice_model, cm_model=cm_model)
+        except EmbedderMismatch:
+            continue
+        return fusion
+    return None
+
+
+def call_liveness(name: str, cm_dir: Path, models_dir: Path, voice_model: str) -> Liveness:
+    """Load countermeasure `name` from `cm_dir` for calls, with its calibration and fusion."""
+    cm: Countermeasure = create_countermeasure(name, weights_dir=cm_dir)
+    calibration_path = cm_dir / CALIBRATION_FILE
+    if not calibration_path.is_file():
+        raise ModelNotFound(
+            f"{calibration_path} missing: a countermeasure needs its calibration to give LLRs"
+        )
+    calibration = Calibration.load(calibration_path)
+    cm_model = f"{cm.cm_id}@{cm.version}"
+    calibration.check_model(cm_model)
+    fusion = find_fusion(models_dir / "fusion", voice_model, cm_model)
+    if fusion is None:
+        log.warning(
+            "no fusion fitted for %s with %s: voice and liveness judged apart",
+            voice_model,
+            cm_model,
+        )
+    return Liveness(
+        new_stream=lambda: StreamingLiveness(cm, calibration),
+        sample_rate=cm.sample_rate,
+        fusion=fusion,
+    )
