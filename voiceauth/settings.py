@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from voiceauth.audio.channel import Channel
 from voiceauth.errors import ConfigError
 
 EmbedderName = Literal["auto", "ecapa", "ge2e"]
@@ -27,6 +28,9 @@ class Settings(BaseModel):
 
     home: Path = Path.home() / ".local" / "share" / "voiceauth"
     embedder: EmbedderName = "auto"
+    channel: Channel = "telephony"
+    """The channel voiceprints are made and checked in: recordings uploaded for enrolment or
+    verification pass it first, to match the calls and the shipped telephony calibration."""
     ecapa_dir: Path | None = None
     database_url: str | None = None
     keys: SecretStr | None = None

@@ -17,7 +17,6 @@ from voiceauth.api.state import ApiState
 from voiceauth.audio.io import load_audio
 from voiceauth.audio.vad import SileroVad
 from voiceauth.embeddings.ge2e import Ge2eEmbedder
-from voiceauth.scoring.calibration import Calibration
 from voiceauth.settings import Settings
 from voiceauth.store import VoiceprintStore
 
@@ -25,25 +24,15 @@ from .conftest import LINES, headers, upload, vctk
 
 DPO, DESK, IVR = headers("dpo"), headers("desk"), headers("ivr")
 CONSENT = {"text_version": "vb-2026-01", "channel": "agent", "evidence": "agent 7 confirmed"}
-SLOPE, BIAS = 10.0, -7.0
 
 
 @pytest.fixture
 def calibrated(
     store: VoiceprintStore, ge2e: Ge2eEmbedder, vad: SileroVad, tmp_path: Path
 ) -> Iterator[TestClient]:
-    """An app whose plain-cosine scores are calibrated (a hand-made line, LLR = 10 s - 7)."""
-    model = f"{ge2e.embedder_id}@{ge2e.version}"
-    line = Calibration(
-        model=model,
-        features=("score",),
-        weights=(SLOPE,),
-        bias=BIAS,
-        fitted_on="hand-made",
-        created="2026-11-23",
-    )
+    """An app with the calibration shipped for GE2E on telephone audio (its default)."""
     settings = Settings(home=tmp_path, api_keys=",".join(LINES))  # type: ignore[arg-type]
-    app = create_app(settings, store, embedder=ge2e, vad=vad, cosine_calibration=line)
+    app = create_app(settings, store, embedder=ge2e, vad=vad)
     with TestClient(app) as opened:
         yield opened
 

@@ -106,6 +106,7 @@ def create_app(
             watchlist=monitor,
             cohort=cohort,
             max_upload_bytes=max_upload_bytes,
+            channel=settings.channel,
         )
         yield
 

@@ -30,6 +30,7 @@ from voiceauth.api.schemas import (
 )
 from voiceauth.api.state import ApiState, api_state
 from voiceauth.api.uploads import read_audio
+from voiceauth.audio.channel import through
 from voiceauth.audio.frontend import extract_speech
 from voiceauth.audio.io import Audio
 from voiceauth.errors import InsufficientSpeech, UnknownCustomer
@@ -106,7 +107,12 @@ async def enrol(customer_id: str, files: Files, who: Enrol, state: State) -> Enr
         return EnrolmentOut(outcome="no_consent", reason="no consent", stored=False, net_speech_s=0)
     audio = await read_audio(files, state.max_upload_bytes)
     result = await asyncio.to_thread(
-        state.enroller.enrol_recordings, customer_id, audio, state.vad, actor=actor(who)
+        state.enroller.enrol_recordings,
+        customer_id,
+        audio,
+        state.vad,
+        actor=actor(who),
+        channel=state.channel,
     )
     return EnrolmentOut.of(result)
 
@@ -133,7 +139,7 @@ async def verify(
             net_speech_s=0.0,
             llr=None,
         )
-    audio = await read_audio(files, state.max_upload_bytes)
+    audio = [through(a, state.channel) for a in await read_audio(files, state.max_upload_bytes)]
     result = await asyncio.to_thread(
         state.verifier.verify_recordings,
         customer_id,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from voiceauth.api.keys import ApiKeys
+from voiceauth.audio.channel import Channel
 from voiceauth.audio.vad import SileroVad
 from voiceauth.embeddings.base import Embedder
 from voiceauth.enrolment import Enroller
@@ -33,6 +34,7 @@ class ApiState:
     watchlist: WatchlistMonitor
     cohort: CohortIndex
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    channel: Channel = "telephony"
 
 
 def api_state(request: Request) -> ApiState:

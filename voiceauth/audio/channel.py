@@ -92,3 +92,9 @@ def telephone_channel(
     if packet_loss > 0.0 and rng is not None:
         coded = _drop_packets(coded, packet_loss, rng)
     return Audio(samples=coded, sample_rate=TELEPHONE_RATE)
+
+
+def through(audio: Audio, channel: Channel) -> Audio:
+    """Audio as `channel` hears it: recordings that make or check voiceprints pass the same
+    channel as the calls they are compared with, since scores and calibrations are per channel."""
+    return telephone_channel(audio) if channel == "telephony" else audio

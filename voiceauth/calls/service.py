@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 
 import numpy as np
 import numpy.typing as npt
@@ -158,6 +158,15 @@ class CallService:
         await self._claim(session, customer_id)
         self._publish(session.snapshot())
         return session.snapshot()
+
+    async def refresh_claims(self, customers: Collection[str]) -> None:
+        """Look claims on these customers up again (their consent or voiceprint changed,
+        possibly on another replica): an erased or withdrawn customer's voice stops being
+        checked at once, mid-call."""
+        for session in list(self._sessions.values()):
+            if session.claim is not None and session.claim.customer_id in customers:
+                await self._claim(session, session.claim.customer_id)
+                self._publish(session.snapshot())
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:

@@ -118,7 +118,7 @@ def enrol(
             embedder = build_embedder(settings.embedder, settings.ecapa_dir)
             audio = [load_audio(f) for f in files]
             result = Enroller(store, embedder).enrol_recordings(
-                customer_id, audio, SileroVad(), actor=ACTOR
+                customer_id, audio, SileroVad(), actor=ACTOR, channel=settings.channel
             )
     except VoiceauthError as exc:
         fail(str(exc))

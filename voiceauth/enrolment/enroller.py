@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from voiceauth.audio.channel import Channel, through
 from voiceauth.audio.frontend import extract_speech
 from voiceauth.audio.io import Audio
 from voiceauth.audio.vad import SileroVad
@@ -56,16 +57,34 @@ class Enroller:
         return f"{self._embedder.embedder_id}@{self._embedder.version}"
 
     def enrol_recordings(
-        self, customer_id: str, recordings: Sequence[Audio], vad: SileroVad, *, actor: str
+        self,
+        customer_id: str,
+        recordings: Sequence[Audio],
+        vad: SileroVad,
+        *,
+        actor: str,
+        channel: Channel = "wideband",
     ) -> EnrolmentResult:
-        """Active enrolment from dedicated recordings; quality gates use the worst recording."""
+        """Active enrolment from dedicated recordings; quality gates use the worst recording.
+
+        channel: the one calls are heard through; the voiceprint is made from the recordings
+        as that channel renders them, while quality is judged on the recordings as made.
+        """
         if not self._store.has_consent(customer_id):
             return _refused(customer_id, Rejection(EnrolmentOutcome.NO_CONSENT, "no consent"))
         rate = self._embedder.sample_rate
         cuts = [extract_speech(a, vad, sample_rate=rate, min_speech_s=0.0) for a in recordings]
+        heard = (
+            cuts
+            if channel == "wideband"
+            else [
+                extract_speech(through(a, channel), vad, sample_rate=rate, min_speech_s=0.0)
+                for a in recordings
+            ]
+        )
         return self.enrol_speech(
             customer_id,
-            [c.samples for c in cuts],
+            [c.samples for c in heard],
             snr_db=min((c.quality.snr_db for c in cuts), default=0.0),
             clipping_ratio=max((c.quality.clipping_ratio for c in cuts), default=0.0),
             actor=actor,

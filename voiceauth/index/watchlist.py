@@ -30,10 +30,16 @@ class WatchlistMonitor:
     @classmethod
     def build(cls, store: VoiceprintStore, model: str, dimension: int) -> WatchlistMonitor:
         """The index of every watchlist entry of `model` in the database."""
-        index = VectorIndex(model, dimension)
-        for entry, embedding in store.watchlist_embeddings(model):
-            index.add(entry.id, embedding.vector)
-        return cls(store, index)
+        monitor = cls(store, VectorIndex(model, dimension))
+        monitor.reload()
+        return monitor
+
+    def reload(self) -> None:
+        """Rebuild the index from the database (another replica changed the watchlist)."""
+        fresh = VectorIndex(self.index.model, self.index.dimension)
+        for entry, embedding in self._store.watchlist_embeddings(self.index.model):
+            fresh.add(entry.id, embedding.vector)
+        self.index = fresh
 
     def add(self, embedding: Embedding, *, actor: str, reason: str, case_id: str) -> WatchlistEntry:
         self.index.check_model(embedding.model)

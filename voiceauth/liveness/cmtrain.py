@@ -57,7 +57,7 @@ class LcnnTrainConfig:
     folds: int = 4
     steps: int = 400
     batch: int = 32
-    crop_s: float = 2.0
+    crop_s: float = 3.0
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
     max_seconds: float = 6.0

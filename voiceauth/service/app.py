@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -24,7 +25,8 @@ from voiceauth.calls.metrics import CallMetrics
 from voiceauth.calls.service import CallService
 from voiceauth.calls.webhook import WebhookNotifier
 from voiceauth.embeddings.base import Embedder
-from voiceauth.errors import ConfigError
+from voiceauth.errors import ConfigError, VoiceauthError
+from voiceauth.index.follow import StoreFollower
 from voiceauth.service import health, routes
 from voiceauth.service.liveness import call_liveness
 from voiceauth.service.models import call_scoring
@@ -35,6 +37,8 @@ from voiceauth.transports.audiosocket import AudioSocketServer
 from voiceauth.transports.rtp import RtpServer
 from voiceauth.transports.twilio.endpoint import twilio_router
 from voiceauth.transports.ws.endpoint import ws_router
+
+log = logging.getLogger(__name__)
 
 
 def build_engine(
@@ -51,6 +55,30 @@ def build_engine(
         watchlist=api.watchlist,
         liveness=liveness,
     )
+
+
+FOLLOW_EVERY_S = 1.0
+"""How often a replica reads the changes other replicas made (consent, erasure, enrolment)."""
+FOLLOWER = "system:replica-follower"
+
+
+async def _follow(follower: StoreFollower, service: CallService, every_s: float) -> None:
+    """Apply the store's changes to this replica's indices and open calls, forever."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            changes = await asyncio.to_thread(follower.poll)
+        except VoiceauthError:
+            log.exception("following the store's changes failed; retrying")
+            continue
+        if changes.saved or changes.gone:
+            await service.refresh_claims(changes.saved | changes.gone)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def webhook(settings: Settings) -> WebhookNotifier:
@@ -102,6 +130,10 @@ def create_service_app(
                     service.listeners.append(notifier)
                     await stack.enter_async_context(notifier.running())
                 await stack.enter_async_context(service.running())
+                follower = StoreFollower(store, api.cohort, api.watchlist, actor=FOLLOWER)
+                stack.push_async_callback(
+                    _cancel, asyncio.create_task(_follow(follower, service, FOLLOW_EVERY_S))
+                )
                 rtp = RtpServer(
                     service, metrics, host=settings.host, port_range=settings.rtp_port_range
                 )

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -105,6 +105,17 @@ class StoreCore:
             if customer_id is not None:
                 query = query.where(AuditRow.customer_id == customer_id)
             return [audit.to_entry(r) for r in session.scalars(query)]
+
+    def audit_entries_after(self, seq: int, *, limit: int = 1000) -> list[AuditEntry]:
+        """Entries committed after `seq`, oldest first: how other replicas follow changes."""
+        with self.transaction() as session:
+            query = select(AuditRow).where(AuditRow.seq > seq).order_by(AuditRow.seq).limit(limit)
+            return [audit.to_entry(r) for r in session.scalars(query)]
+
+    def audit_head(self) -> int:
+        """The last committed entry's sequence number (0 for an empty log)."""
+        with self.transaction() as session:
+            return int(session.scalar(select(func.max(AuditRow.seq))) or 0)
 
     def verify_audit_chain(self) -> ChainHead:
         """Check the whole hash chain, and against the anchor if the store has one.

@@ -10,6 +10,8 @@ customer: it is the service starting, not a use against any customer.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import select
 
 from voiceauth.embeddings.base import Embedding
@@ -19,16 +21,20 @@ from voiceauth.store.tables import VoiceprintRow
 
 
 def voiceprint_embeddings(
-    store: VoiceprintStore, model: str, *, actor: str
+    store: VoiceprintStore,
+    model: str,
+    *,
+    actor: str,
+    customer_ids: Collection[str] | None = None,
 ) -> list[tuple[str, Embedding]]:
-    """(customer id, voiceprint) of every customer enrolled with `model`, by customer id."""
+    """(customer id, voiceprint) of every customer enrolled with `model`, by customer id;
+    only those of `customer_ids` when given (a replica following enrolments elsewhere)."""
     embedder_id, version = validate.split_model(model)
+    query = select(VoiceprintRow).where(VoiceprintRow.model == model)
+    if customer_ids is not None:
+        query = query.where(VoiceprintRow.customer_id.in_(sorted(customer_ids)))
     with store.transaction() as session:
-        rows = session.scalars(
-            select(VoiceprintRow)
-            .where(VoiceprintRow.model == model)
-            .order_by(VoiceprintRow.customer_id)
-        ).all()
+        rows = session.scalars(query.order_by(VoiceprintRow.customer_id)).all()
         out = [
             (
                 row.customer_id,
