@@ -1,0 +1,67 @@
+"""`voiceauth serve` as a real child process on a free loopback port, for tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+
+READY_TIMEOUT_S = 120
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen[str]
+    base: str
+
+
+@contextmanager
+def serve(settings: Mapping[str, str]) -> Iterator[Served]:
+    """Start the service with these VOICEAUTH_* settings (nothing else of ours leaks in), wait
+    until /readyz says ready, and kill it at the end if the test did not stop it."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VOICEAUTH_")}
+    env.update(settings)
+    env["VOICEAUTH_PORT"] = str(port)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "voiceauth", "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    served = Served(process, f"http://127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while not _ready(served.base):
+            if process.poll() is not None:
+                output = process.stdout.read() if process.stdout else ""
+                raise RuntimeError(f"voiceauth serve exited: {output}")
+            if time.monotonic() > deadline:
+                raise TimeoutError("voiceauth serve did not become ready")
+            time.sleep(0.5)
+        yield served
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def _ready(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/readyz").status_code == 200
+    except httpx.TransportError:
+        return False
