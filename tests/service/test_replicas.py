@@ -16,12 +16,11 @@ from store.conftest import Database
 from voiceauth.audio.io import load_audio
 from voiceauth.audio.pcm import float_to_pcm16
 from voiceauth.audio.resample import resample
+from voiceauth.service.spawn import serve
 from voiceauth.store import generate_key
 from voiceauth.transports.base import CallStart
 from voiceauth.transports.impair import Impairments
 from voiceauth.transports.simulate import PLAYERS, Target
-
-from .serve_process import serve
 
 DESK = {"X-API-Key": KEYS["desk"]}
 IVR = {"X-API-Key": KEYS["ivr"]}

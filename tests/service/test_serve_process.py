@@ -14,9 +14,8 @@ import pytest
 from api.conftest import KEYS, LINES
 from calls.test_webhook import SECRET, Receiver
 
+from voiceauth.service.spawn import serve
 from voiceauth.store import generate_key
-
-from .serve_process import serve
 
 
 @pytest.fixture

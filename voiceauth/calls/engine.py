@@ -1,10 +1,13 @@
 """The model work of live calls, batched across calls: VAD, embeddings, scores, liveness.
 
 `CallEngine.process` runs in one worker thread on every call with new audio. The VAD advances
-all of them in one batch; an embedding is computed only when a call has gathered enough new
-net speech (`update_every_s` before a decision, `recheck_every_s` after it, the latter on a
-recent window so a handed-over phone shows as a change of speaker), and the embeddings due
-share one `embed_batch`. The countermeasure runs on the accumulated speech from 3 s, on its own
+all of them in one batch; a call's new net speech is embedded in chunks (`update_every_s`
+before a decision, `recheck_every_s` after it), the chunks due in all calls share one
+`embed_batch`, and a call's voice evidence is the duration-weighted mean of its chunk
+embeddings (for GE2E, whose utterance embedding is itself the mean of 1.6 s partials, nearly
+the whole-utterance embedding). So each second of speech is embedded once, not again at every
+update. After a match each chunk is also scored alone, so a handed-over phone shows as a
+change of speaker. The countermeasure runs on the accumulated speech from 3 s, on its own
 schedule (see liveness.streaming), until the call is decided. Cost per call is thereby bounded
 by speech, not by frames.
 """
@@ -25,7 +28,7 @@ from voiceauth.audio.vad_stream import BatchedVad
 from voiceauth.calls.decision import DecisionPolicy, decide
 from voiceauth.calls.session import CallSession
 from voiceauth.calls.snapshot import DECIDED, VoiceState
-from voiceauth.embeddings.base import Embedder, Embedding
+from voiceauth.embeddings.base import Embedder, Embedding, Vector
 from voiceauth.fusion.model import SpoofAwareFusion
 from voiceauth.index.watchlist import WatchlistMonitor
 from voiceauth.transports.base import SAMPLE_RATE
@@ -50,14 +53,15 @@ class Liveness:
 
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
-    """update_every_s: new net speech between voice scores until a decision; max_window_s:
-    most recent speech embedded for that score; recheck_every_s / recheck_window_s: the same
-    after a match, watching for a change of speaker."""
+    """update_every_s: new net speech per embedded chunk until a decision; recheck_every_s:
+    the same after a match, each chunk scored alone to catch a change of speaker; context_s:
+    speech before a chunk's new part embedded with it (not counted twice in the evidence);
+    keep_s: the most recent speech kept per call."""
 
     update_every_s: float = 1.0
-    max_window_s: float = 20.0
     recheck_every_s: float = 5.0
-    recheck_window_s: float = 6.0
+    context_s: float = 0.5
+    keep_s: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +107,7 @@ class CallEngine:
         updates = []
         for session, old, arrival in zip(sessions, before, arrivals, strict=True):
             self._decide(session)
-            session.trim_speech(max(self.config.max_window_s, self.config.recheck_window_s))
+            session.trim_speech(self.config.keep_s)
             if session.snapshot() != old:
                 updates.append(Update(session, None if arrival is None else now - arrival))
         return updates
@@ -127,51 +131,66 @@ class CallEngine:
             session.liveness_llr = llr
             session.liveness_at_samples = session.speech_samples
 
-    def _due_window(self, session: CallSession) -> float | None:
-        """Seconds of recent speech to embed now, or None when no score is due."""
+    def _due(self, session: CallSession) -> float | None:
+        """Seconds of new speech to embed now, or None when no score is due.
+
+        Each second of a call's speech is embedded once: a new chunk every `update_every_s`
+        until a decision, every `recheck_every_s` after a match, none after other decisions.
+        """
         if not self._checks_voice(session) or session.net_speech_s < self.policy.min_speech_s:
             return None
         new = (session.speech_samples - session.embedded_at_samples) / SAMPLE_RATE
         if session.state is VoiceState.MATCH:
-            due = new >= self.config.recheck_every_s
-            return self.config.recheck_window_s if due else None
+            return new if new >= self.config.recheck_every_s else None
         if session.state in DECIDED:
             return None
-        if session.embedded_at_samples and new < self.config.update_every_s:
-            return None
-        return self.config.max_window_s
+        return new if new >= self.config.update_every_s else None
 
     def _score(self, sessions: list[CallSession]) -> None:
-        due = [(s, w) for s in sessions if (w := self._due_window(s)) is not None]
+        due = [(s, new) for s in sessions if (new := self._due(s)) is not None]
         if not due:
             return
         rate = self.embedder.sample_rate
         # Platforms differ in how much of 0-4 kHz they pass; every call is heard through the
-        # telephone band (G.712) that voiceprints and calibration were made in.
+        # telephone band (G.712) that voiceprints and calibration were made in. A chunk starts
+        # a little before its new speech, so no stretch of speech is cut without context.
         windows = [
-            resample(band_limit(s.recent_speech(w), SAMPLE_RATE), SAMPLE_RATE, rate) for s, w in due
+            resample(
+                band_limit(s.recent_speech(new + self.config.context_s), SAMPLE_RATE),
+                SAMPLE_RATE,
+                rate,
+            )
+            for s, new in due
         ]
         embeddings = self.embedder.embed_batch(windows)
-        for (session, _), embedding in zip(due, embeddings, strict=True):
-            self._use(session, embedding)
+        for (session, new), embedding in zip(due, embeddings, strict=True):
+            self._use(session, embedding.vector, new)
 
-    def _use(self, session: CallSession, embedding: Embedding) -> None:
+    def _use(self, session: CallSession, chunk: Vector, seconds: float) -> None:
+        """Fold a chunk's embedding into the call's voice evidence and score it."""
         assert session.claim is not None and session.claim.voiceprint is not None
+        session.embedded_at_samples = session.speech_samples
+        session.voice.add(chunk, seconds)
+        test = session.voice.vector if session.state is not VoiceState.MATCH else chunk
         _, llr = self.scorer.score(
-            embedding.vector,
+            test,
             session.claim.voiceprint,
             customer_id=session.claim.customer_id,
-            net_speech_s=embedding.net_speech_s,
+            net_speech_s=session.voice.seconds if test is not chunk else seconds,
             snr_db=session.snr_db(),
         )
-        session.embedded_at_samples = session.speech_samples
         if session.state is VoiceState.MATCH:
+            # the latest chunk alone: has someone else taken the phone?
             if llr is not None and llr <= self.policy.reject_llr:
                 session.speaker_changed = True
         else:
             session.voice_llr = llr
-        if self.watchlist is not None and self.watchlist.search(embedding):
-            session.watchlist_hit = True
+        if self.watchlist is not None:
+            embedding = Embedding(
+                self.embedder.embedder_id, self.embedder.version, session.voice.vector, seconds
+            )
+            if self.watchlist.search(embedding):
+                session.watchlist_hit = True
 
     def _decide(self, session: CallSession) -> None:
         if session.claim is None:

@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from voiceauth.calls.engine import CallEngine, Update
 from voiceauth.calls.metrics import CallMetrics
-from voiceauth.calls.session import CallSession, Claim
+from voiceauth.calls.session import CallSession, Claim, VoiceEvidence
 from voiceauth.calls.snapshot import CallSnapshot, VoiceState
 from voiceauth.calls.streams import Broadcaster
 from voiceauth.errors import (
@@ -37,9 +37,9 @@ from voiceauth.transports.base import CallStart, Track
 log = logging.getLogger(__name__)
 
 ACTOR = "system:call-service"
-BATCH_SAMPLES = 2048
-"""256 ms of new audio wakes the worker: VAD windows are 32 ms, and fewer, larger passes
-batch better across calls; it bounds the added latency."""
+BATCH_SAMPLES = 1024
+"""128 ms of new audio wakes the worker: VAD windows are 32 ms, and fewer, larger passes
+batch better across calls, while this bounds the latency it adds."""
 KEEP_RESULTS = 10_000
 """Ended calls whose final snapshot stays readable (GET /calls/{id}) after the call."""
 
@@ -205,8 +205,9 @@ class CallService:
     async def _claim(self, session: CallSession, customer_id: str) -> None:
         session.claim = await asyncio.to_thread(self._lookup, customer_id, session.call_id)
         session.voice_llr = None
+        session.voice = VoiceEvidence()
         session.liveness_llr = None
-        session.embedded_at_samples = 0
+        session.embedded_at_samples = session.speech_samples - session.stored_samples
         session.state = session.claim.state or VoiceState.COLLECTING
         session.reasons = (session.claim.reason or "claim accepted: listening",)
 

@@ -22,6 +22,25 @@ from voiceauth.transports.base import SAMPLE_RATE, CallStart
 
 
 @dataclass
+class VoiceEvidence:
+    """The duration-weighted sum of a call's chunk embeddings (unit vectors)."""
+
+    total: Vector | None = None
+    seconds: float = 0.0
+
+    def add(self, chunk: Vector, seconds: float) -> None:
+        weighted = chunk * np.float32(seconds)
+        self.total = weighted if self.total is None else self.total + weighted
+        self.seconds += seconds
+
+    @property
+    def vector(self) -> Vector:
+        assert self.total is not None, "no chunk embedded yet"
+        norm = float(np.linalg.norm(self.total))
+        return (self.total / norm).astype(np.float32) if norm > 0 else self.total
+
+
+@dataclass
 class Claim:
     """The claimed customer and what the store said about them (read once per call)."""
 
@@ -46,6 +65,7 @@ class CallSession:
     stored_samples: int = 0
     speech_power: float = 0.0
     voice_llr: float | None = None
+    voice: VoiceEvidence = field(default_factory=VoiceEvidence)
     embedded_at_samples: int = 0
     liveness_llr: float | None = None
     liveness_at_samples: int = 0

@@ -1,4 +1,5 @@
-"""`voiceauth serve` as a real child process on a free loopback port, for tests."""
+"""`voiceauth serve` as a child process on a free loopback port: for the tests and benchmarks
+that drive a real server over real sockets, as a platform would."""
 
 from __future__ import annotations
 
@@ -30,8 +31,9 @@ class Served:
 
 @contextmanager
 def serve(settings: Mapping[str, str]) -> Iterator[Served]:
-    """Start the service with these VOICEAUTH_* settings (nothing else of ours leaks in), wait
-    until /readyz says ready, and kill it at the end if the test did not stop it."""
+    """Start the service with these VOICEAUTH_* settings (no other VOICEAUTH_* variable of
+    the caller's environment leaks in), wait until /readyz says ready, and kill it at the end
+    unless the caller stopped it."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("VOICEAUTH_")}
     env.update(settings)
