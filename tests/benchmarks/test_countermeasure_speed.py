@@ -20,5 +20,6 @@ def test_benchmark_prints_a_cost_for_every_countermeasure() -> None:
     assert done.returncode == 0, done.stderr
     assert re.search(r"^aasist: aasist@[0-9a-f]{12}, peak RSS \d+ MB", done.stdout, re.M)
     assert re.search(r"^aasist-l: aasist-l@[0-9a-f]{12}", done.stdout, re.M)
-    costs = re.findall(r"^\s+(\d+) CPU ms / audio s", done.stdout, re.M)
-    assert len(costs) == 2 and all(int(c) > 0 for c in costs)
+    assert re.search(r"^lcnn: lcnn@[0-9a-f]{12}", done.stdout, re.M)
+    costs = re.findall(r"^\s+(\d+\.\d) CPU ms / audio s", done.stdout, re.M)
+    assert len(costs) == 3 and all(float(c) > 0 for c in costs)
