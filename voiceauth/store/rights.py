@@ -18,7 +18,15 @@ from voiceauth.store import audit
 from voiceauth.store.clock import utc
 from voiceauth.store.core import StoreCore, customer_row
 from voiceauth.store.records import ErasureReport, RetentionReport
-from voiceauth.store.tables import AuditRow, CustomerRow, VoiceprintRow
+from voiceauth.store.tables import (
+    AuditRow,
+    CustomerRow,
+    FactorCounterRow,
+    KnowledgeFactorRow,
+    OtpCodeRow,
+    OtpDestinationRow,
+    VoiceprintRow,
+)
 
 EXPORT_FORMAT = "voiceauth.customer-export/1"
 EMBEDDING_WITHHELD = (
@@ -39,6 +47,36 @@ def delete_voiceprints(session: Session, customer_id: str) -> int:
         .execution_options(synchronize_session="fetch")
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _deleted(session: Session, statement: Any) -> int:
+    result = session.execute(statement.execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def delete_factors(session: Session, customer: CustomerRow) -> int:
+    """Delete the customer's factor secrets and attempt counters; returns how many factors.
+
+    Knowledge-factor hashes, one-time codes and the OTP destination go (the foreign keys
+    cascade too, but an erasure says so explicitly rather than trusting the backend's
+    setting), and so do the failure counters kept on the customer and on their phone numbers:
+    a counter keyed by a phone number is personal data of its owner.
+    """
+    cid = customer.id
+    factors = _deleted(
+        session, delete(KnowledgeFactorRow).where(KnowledgeFactorRow.customer_id == cid)
+    )
+    _deleted(session, delete(OtpCodeRow).where(OtpCodeRow.customer_id == cid))
+    _deleted(session, delete(OtpDestinationRow).where(OtpDestinationRow.customer_id == cid))
+    subjects = [("customer", cid)] + [("ani", p.e164) for p in customer.phones]
+    for scope, subject in subjects:
+        _deleted(
+            session,
+            delete(FactorCounterRow).where(
+                FactorCounterRow.scope == scope, FactorCounterRow.subject == subject
+            ),
+        )
+    return factors
 
 
 def erase(session: Session, customer: CustomerRow) -> ErasureReport:
@@ -148,7 +186,9 @@ class RightsOps(StoreCore):
         """Delete everything held on the customer (Art. 17); the audit keeps that it happened."""
         now = self.now()
         with self.transaction() as session:
-            report = erase(session, customer_row(session, customer_id))
+            row = customer_row(session, customer_id)
+            factors = delete_factors(session, row)
+            report = erase(session, row)
             audit.append(
                 session,
                 at=now,
@@ -159,6 +199,7 @@ class RightsOps(StoreCore):
                     "voiceprints": report.voiceprints,
                     "consents": report.consents,
                     "phones": report.phones,
+                    "knowledge_factors": factors,
                 },
             )
             return report

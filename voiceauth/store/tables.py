@@ -141,3 +141,69 @@ class WatchlistRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     case_id: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+# -- factors (voiceauth.factors): knowledge-factor hashes, attempt counters, one-time codes ----
+
+
+class KnowledgeFactorRow(Base):
+    """One knowledge factor (PIN, date of birth, security answer) as an argon2id hash only."""
+
+    __tablename__ = "knowledge_factors"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "kind", "label", name="uq_knowledge_factors_customer"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(64))
+    """Which security question an answer belongs to; empty for PIN and date of birth."""
+    digest: Mapped[str] = mapped_column(String(256))
+    """The argon2 PHC string (`$argon2id$v=19$m=...,t=...,p=...$salt$hash`)."""
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class FactorCounterRow(Base):
+    """Failed factor attempts of one subject (a customer, an ANI, a call) and its lockout."""
+
+    __tablename__ = "factor_counters"
+
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(128), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UtcDateTime())
+    failures: Mapped[int] = mapped_column(Integer)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class OtpDestinationRow(Base):
+    """Where a customer's one-time codes go: an SMS number or an e-mail address."""
+
+    __tablename__ = "otp_destinations"
+
+    customer_id: Mapped[str] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    channel: Mapped[str] = mapped_column(String(8))
+    address: Mapped[str] = mapped_column(String(320))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class OtpCodeRow(Base):
+    """One issued one-time code, as a keyed HMAC-SHA256 only."""
+
+    __tablename__ = "otp_codes"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    call_id: Mapped[str] = mapped_column(String(128), index=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    failures: Mapped[int] = mapped_column(Integer)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
