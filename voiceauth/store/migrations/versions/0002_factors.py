@@ -18,13 +18,13 @@ branch_labels: str | None = None
 depends_on: str | None = None
 
 
-def _customer_fk(**kwargs: bool) -> sa.Column[str]:
+def _customer_fk(*, primary_key: bool = False) -> sa.Column[str]:
     return sa.Column(
         "customer_id",
         sa.String(64),
         sa.ForeignKey("customers.id", ondelete="CASCADE"),
         nullable=False,
-        **kwargs,
+        primary_key=primary_key,
     )
 
 
