@@ -54,12 +54,14 @@ class Liveness:
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
     """update_every_s: new net speech per embedded chunk until a decision; recheck_every_s:
-    the same after a match, each chunk scored alone to catch a change of speaker; context_s:
+    the same after a match, when only the last recheck_window_s of it is embedded and scored
+    alone, to catch a change of speaker at a fraction of the cost; context_s:
     speech before a chunk's new part embedded with it (not counted twice in the evidence);
     keep_s: the most recent speech kept per call."""
 
     update_every_s: float = 1.0
     recheck_every_s: float = 5.0
+    recheck_window_s: float = 3.0
     context_s: float = 0.5
     keep_s: float = 10.0
 
@@ -94,23 +96,58 @@ class CallEngine:
         self._streams: dict[str, LivenessStream] = {}
 
     def process(self, sessions: list[CallSession]) -> list[Update]:
-        """One pass over calls with new audio; returns those whose state or evidence changed."""
+        """Both passes in one go (a call's last audio at its end); the changed calls."""
+        heard, due = self.listen(sessions)
+        scored = self.score(due)
+        changed = {update.session.call_id for update in scored}
+        return [u for u in heard if u.session.call_id not in changed] + scored
+
+    def listen(self, sessions: list[CallSession]) -> tuple[list[Update], list[CallSession]]:
+        """The cheap pass, on every call with new audio: VAD, speech bookkeeping.
+
+        Returns the calls whose net speech grew, and those now due for model work (`score`),
+        which the service runs in a pass of its own so that embedding never holds up the VAD.
+        """
         arrivals = [session.take() for session in sessions]
         speech = self.vad.step([session.vad for session in sessions])
-        before = [session.snapshot() for session in sessions]
-        for session, chunk in zip(sessions, speech, strict=True):
+        now = time.monotonic()
+        heard: list[Update] = []
+        due: list[CallSession] = []
+        for session, chunk, arrival in zip(sessions, speech, arrivals, strict=True):
             session.add_speech(chunk)
-            if self.liveness is not None and self._checks_voice(session) and len(chunk):
-                self._liveness(session, chunk)
+            session.trim_speech(self.config.keep_s)
+            if len(chunk):
+                heard.append(Update(session, None if arrival is None else now - arrival))
+            if self.work_due(session):
+                if session.due_since is None:
+                    session.due_since = arrival
+                due.append(session)
+        return heard, due
+
+    def score(self, sessions: list[CallSession]) -> list[Update]:
+        """The model pass: liveness, embeddings of new speech, the decision."""
+        before = [session.snapshot() for session in sessions]
+        for session in sessions:
+            if self.liveness is not None and self._checks_voice(session):
+                self._liveness(session)
         self._score(sessions)
         now = time.monotonic()
         updates = []
-        for session, old, arrival in zip(sessions, before, arrivals, strict=True):
+        for session, old in zip(sessions, before, strict=True):
             self._decide(session)
-            session.trim_speech(self.config.keep_s)
+            since, session.due_since = session.due_since, None
             if session.snapshot() != old:
-                updates.append(Update(session, None if arrival is None else now - arrival))
+                updates.append(Update(session, None if since is None else now - since))
         return updates
+
+    def work_due(self, session: CallSession) -> bool:
+        """Whether `score` has anything to do for this call now."""
+        if self._due(session) is not None:
+            return True
+        if self.liveness is None or not self._checks_voice(session) or session.state in DECIDED:
+            return False
+        new = (session.speech_samples - session.liveness_fed_samples) / SAMPLE_RATE
+        return new >= self.config.update_every_s
 
     def forget(self, call_id: str) -> None:
         self._streams.pop(call_id, None)
@@ -118,15 +155,18 @@ class CallEngine:
     def _checks_voice(self, session: CallSession) -> bool:
         return session.claim is not None and session.claim.voiceprint is not None
 
-    def _liveness(self, session: CallSession, chunk: npt.NDArray[np.float32]) -> None:
+    def _liveness(self, session: CallSession) -> None:
+        """Feed the call's liveness stream the speech it has not heard yet."""
         assert self.liveness is not None
-        if session.state in DECIDED:
+        new = session.speech_samples - session.liveness_fed_samples
+        if session.state in DECIDED or new <= 0:
             return
         stream = self._streams.get(session.call_id)
         if stream is None:
             stream = self._streams[session.call_id] = self.liveness.new_stream()
-        speech = resample(chunk, SAMPLE_RATE, self.liveness.sample_rate)
-        llr = stream.add(speech)
+        chunk = session.recent_speech(new / SAMPLE_RATE)
+        session.liveness_fed_samples = session.speech_samples
+        llr = stream.add(resample(chunk, SAMPLE_RATE, self.liveness.sample_rate))
         if llr is not None:
             session.liveness_llr = llr
             session.liveness_at_samples = session.speech_samples
@@ -134,14 +174,16 @@ class CallEngine:
     def _due(self, session: CallSession) -> float | None:
         """Seconds of new speech to embed now, or None when no score is due.
 
-        Each second of a call's speech is embedded once: a new chunk every `update_every_s`
-        until a decision, every `recheck_every_s` after a match, none after other decisions.
+        Until a decision each second of speech is embedded once, a new chunk every
+        `update_every_s`; after a match, a sample of every `recheck_every_s`; after other
+        decisions, nothing.
         """
         if not self._checks_voice(session) or session.net_speech_s < self.policy.min_speech_s:
             return None
         new = (session.speech_samples - session.embedded_at_samples) / SAMPLE_RATE
         if session.state is VoiceState.MATCH:
-            return new if new >= self.config.recheck_every_s else None
+            due = new >= self.config.recheck_every_s
+            return min(new, self.config.recheck_window_s) if due else None
         if session.state in DECIDED:
             return None
         return new if new >= self.config.update_every_s else None

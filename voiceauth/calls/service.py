@@ -1,9 +1,11 @@
 """`CallService`: the live call service behind every transport (a `CallSink`).
 
 Transports call it on the event loop; it never does model work there. Frames queue on their
-call's session, one worker task hands every call with enough new audio to the `CallEngine` in
-a thread (one pass at a time, so the models are never used concurrently), and publishes the
-calls whose state changed. Claimed customers are looked up once per claim, in a thread, and
+call's session; one worker hands every call with enough new audio to the engine's cheap VAD
+pass in a thread, another runs the model pass (embeddings, liveness, decision) on the calls
+it made due, in a second thread, so the two use both cores and a slow model pass never holds
+up listening. Each kind of pass runs one at a time; the calls whose state changed are
+published. Claimed customers are looked up once per claim, in a thread, and
 the voiceprint kept in memory for the call only (its use is audited by the store).
 """
 
@@ -66,8 +68,11 @@ class CallService:
         self._sessions: dict[str, CallSession] = {}
         self._results: OrderedDict[str, CallSnapshot] = OrderedDict()
         self._ready: set[str] = set()
+        self._due: set[str] = set()
         self._wake = asyncio.Event()
-        self._pass = asyncio.Lock()
+        self._score_wake = asyncio.Event()
+        self._listening = asyncio.Lock()
+        self._scoring = asyncio.Lock()
 
     # -- the CallSink interface ---------------------------------------------------------------
 
@@ -109,12 +114,13 @@ class CallService:
 
     async def end(self, call_id: str, reason: str) -> CallSnapshot:
         session = self._open(call_id)
-        async with self._pass:
+        async with self._listening, self._scoring:
             updates = await asyncio.to_thread(self.engine.process, [session])
         self._observe(updates)
         session.ended, session.end_reason = True, reason
         del self._sessions[call_id]
         self._ready.discard(call_id)
+        self._due.discard(call_id)
         self.engine.forget(call_id)
         self.metrics.active_calls.set(len(self._sessions))
         final = session.snapshot()
@@ -170,19 +176,24 @@ class CallService:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """Run the worker for the duration of the block (the app's lifespan)."""
-        worker = asyncio.create_task(self._work(), name="voiceauth-call-worker")
+        """Run the workers for the duration of the block (the app's lifespan)."""
+        workers = [
+            asyncio.create_task(self._listen_work(), name="voiceauth-listen"),
+            asyncio.create_task(self._score_work(), name="voiceauth-score"),
+        ]
         try:
             yield
         finally:
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+            for worker in workers:
+                worker.cancel()
+            for worker in workers:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
 
     async def settled(self) -> None:
         """Wait until every queued batch has been processed: how a caller paced in real time
         sees the service (tests and benchmarks that send faster than real time use it)."""
-        while self._ready or self._pass.locked():
+        while self._ready or self._due or self._listening.locked() or self._scoring.locked():
             await asyncio.sleep(0.005)
 
     async def drain(self, timeout_s: float) -> list[CallSnapshot]:
@@ -244,7 +255,8 @@ class CallService:
             )
         return Claim(customer_id, voiceprint=voiceprint.vector)
 
-    async def _work(self) -> None:
+    async def _listen_work(self) -> None:
+        """The VAD pass over every call with new audio; hands model work to `_score_work`."""
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -253,10 +265,30 @@ class CallService:
             if not ready:
                 continue
             try:
-                async with self._pass:
-                    updates = await asyncio.to_thread(self.engine.process, ready)
+                async with self._listening:
+                    heard, due = await asyncio.to_thread(self.engine.listen, ready)
+            except Exception:  # a failure must not stop every other call
+                log.exception("listening pass failed for %d calls", len(ready))
+                continue
+            self._observe(heard)
+            if due:
+                self._due.update(session.call_id for session in due)
+                self._score_wake.set()
+
+    async def _score_work(self) -> None:
+        """The model pass, in its own thread, so the VAD keeps up while embeddings run."""
+        while True:
+            await self._score_wake.wait()
+            self._score_wake.clear()
+            due = [self._sessions[c] for c in self._due if c in self._sessions]
+            self._due.clear()
+            if not due:
+                continue
+            try:
+                async with self._scoring:
+                    updates = await asyncio.to_thread(self.engine.score, due)
             except Exception:  # a model failure must not stop every other call
-                log.exception("call engine pass failed for %d calls", len(ready))
+                log.exception("model pass failed for %d calls", len(due))
                 continue
             self._observe(updates)
 

@@ -69,6 +69,9 @@ class CallSession:
     embedded_at_samples: int = 0
     liveness_llr: float | None = None
     liveness_at_samples: int = 0
+    liveness_fed_samples: int = 0
+    due_since: float | None = None
+    """Arrival of the oldest frame whose effect a model pass has not yet shown."""
     decided_after_audio_s: float | None = None
     decided_after_speech_s: float | None = None
     speaker_changed: bool = False

@@ -17,6 +17,11 @@ from voiceauth.scoring.calibration import Calibration, calibration_features
 from voiceauth.scoring.cosine import cosine_pairs
 
 
+UNKNOWN_SNR_DB = 30.0
+"""Stands in for the SNR before any background was heard (a caller who talks without pause):
+the clean-speech value, where the shipped calibrations' SNR term is near its training mean."""
+
+
 class VoiceScorer:
     """Scores test embeddings of one model against voiceprints of the same model.
 
@@ -71,5 +76,6 @@ class VoiceScorer:
             calibration = self._cosine_calibration
         if calibration is None:
             return score, None
-        features = calibration_features(score, net_speech_s, snr_db)
+        snr = UNKNOWN_SNR_DB if snr_db is None else snr_db
+        features = calibration_features(score, net_speech_s, snr)
         return score, float(calibration.llr(features))
