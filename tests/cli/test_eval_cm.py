@@ -12,6 +12,7 @@ import torch
 from typer.testing import CliRunner
 
 from voiceauth.cli import app
+from voiceauth.liveness.base import create_countermeasure, default_countermeasure_dir
 
 runner = CliRunner()
 PAGE = "styletts2_demo"
@@ -90,6 +91,19 @@ def test_eval_cm_writes_overall_per_attack_and_per_page_eer(
     with Path(report["scores_csv"]).open(encoding="utf-8") as handle:
         assert len(list(csv.DictReader(handle))) == 6
     assert "EER" in result.output and "CPU ms / audio s" in result.output
+
+
+def test_eval_cm_scores_with_the_shipped_lcnn_by_default(cm_manifest: Path, tmp_path: Path) -> None:
+    out = tmp_path / "lcnn.json"
+    result = runner.invoke(
+        app, ["eval-cm", "--manifest", str(cm_manifest), "--cm", "lcnn", "--json", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    shipped = create_countermeasure("lcnn", weights_dir=default_countermeasure_dir())
+    assert (report["cm"], report["version"]) == ("lcnn", shipped.version)
+    assert (report["n_bonafide"], report["n_spoof"]) == (3, 3)
+    assert {"spoof_accept_at_90_bonafide", "per_family"} <= set(report)
 
 
 def test_eval_cm_names_what_is_missing(cm_manifest: Path, tmp_path: Path) -> None:
