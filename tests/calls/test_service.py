@@ -167,3 +167,25 @@ def test_live_updates_reach_subscribers(
     speech = [s.net_speech_s for s in seen]
     assert speech == sorted(speech) and speech[-1] > 3.0
     assert seen[-1].ended and seen[0].voice_state is VoiceState.COLLECTING
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_a_keyed_customer_number_claims_the_call(
+    enrolled: VoiceprintStore, engine: CallEngine
+) -> None:
+    async def run() -> tuple[CallSnapshot, CallSnapshot]:
+        service = CallService(enrolled, CallMetrics(), keyed_attempts=2)
+        service.attach(engine)
+        async with service.running():
+            await service.start(CallStart("k", "test"))
+            for digit in "999#p225#":  # "p" is no key, but the digits are only compared
+                await service.dtmf("k", digit)
+            keyed = service.snapshot("k")
+            await service.start(CallStart("u", "test"))
+            for digit in "1#2#3#":
+                await service.dtmf("u", digit)
+            return keyed, service.snapshot("u")
+
+    keyed, unknown = asyncio.run(run())
+    assert keyed.customer_id == "p225" and keyed.voice_state is VoiceState.COLLECTING
+    assert unknown.customer_id is None and "route to an agent" in unknown.reasons[0]

@@ -42,6 +42,9 @@ ACTOR = "system:call-service"
 BATCH_SAMPLES = 1024
 """128 ms of new audio wakes the worker: VAD windows are 32 ms, and fewer, larger passes
 batch better across calls, while this bounds the latency it adds."""
+KEYED_ATTEMPTS = 3
+"""Tries at keying a customer number before the call goes the unauthenticated way."""
+UNIDENTIFIED = "customer number not recognised: route to an agent unidentified"
 KEEP_RESULTS = 10_000
 """Ended calls whose final snapshot stays readable (GET /calls/{id}) after the call."""
 
@@ -56,7 +59,9 @@ class CallService:
         *,
         max_calls: int = 500,
         batch_samples: int = BATCH_SAMPLES,
+        keyed_attempts: int = KEYED_ATTEMPTS,
     ) -> None:
+        self.keyed_attempts = keyed_attempts
         self._engine: CallEngine | None = None
         self.store = store
         self.metrics = metrics
@@ -110,7 +115,29 @@ class CallService:
             self._wake.set()
 
     async def dtmf(self, call_id: str, digit: str) -> None:
-        self._open(call_id).dtmf += digit
+        """Keypad digits; before any claim, digits ended by `#` are a customer number."""
+        session = self._open(call_id)
+        session.dtmf += digit
+        if digit != "#" or session.claim is not None:
+            return
+        number, session.dtmf = session.dtmf[:-1], ""
+        if session.keyed_attempts >= self.keyed_attempts:
+            return
+        session.keyed_attempts += 1
+        if number and await self._known(number):
+            await self._claim(session, number)
+        elif session.keyed_attempts >= self.keyed_attempts:
+            session.reasons = (UNIDENTIFIED,)
+        else:
+            session.reasons = (f"customer number not recognised: attempt {session.keyed_attempts}",)
+        self._publish(session.snapshot())
+
+    async def _known(self, customer_id: str) -> bool:
+        try:
+            await asyncio.to_thread(self.store.get_customer, customer_id)
+        except (UnknownCustomer, InvalidRecord):
+            return False
+        return True
 
     async def end(self, call_id: str, reason: str) -> CallSnapshot:
         session = self._open(call_id)

@@ -77,6 +77,7 @@ class CallSession:
     speaker_changed: bool = False
     watchlist_hit: bool = False
     dtmf: str = ""
+    keyed_attempts: int = 0
     ended: bool = False
     end_reason: str | None = None
     _inbox: list[npt.NDArray[np.int16]] = field(default_factory=list)
