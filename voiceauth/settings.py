@@ -41,6 +41,8 @@ class Settings(BaseModel):
     port: int = Field(default=8080, ge=1, le=65535)
     public_url: str | None = None
     """The service's base URL as platforms reach it (Twilio signs the URL it connects to)."""
+    media_host: str | None = None
+    """The address platforms send RTP to (NAT or load balancer); default `host`."""
     rtp_ports: str = "40000-40999"
     """UDP port range handed out to RTP calls, one port per call."""
     audiosocket_port: int = Field(default=9092, ge=0, le=65535)
@@ -58,6 +60,28 @@ class Settings(BaseModel):
     """Its weights and calibration; default: the one shipped under `models/`."""
     max_calls: int = Field(default=500, ge=1)
     drain_timeout_s: float = Field(default=30.0, ge=0)
+    # Knowledge factors and one-time codes (voiceauth.factors)
+    knowledge_attempts_per_call: int = Field(default=3, ge=1)
+    """Failed knowledge-factor attempts a call may make before the IVR must stop asking."""
+    knowledge_lockout_after: int = Field(default=5, ge=1)
+    """Failures of one customer, or from one ANI, within `knowledge_window_s` that lock it."""
+    knowledge_window_s: float = Field(default=86_400.0, gt=0)
+    knowledge_lockout_s: float = Field(default=86_400.0, gt=0)
+    """How long a lockout lasts; it also ends earlier if an admin resets the factor."""
+    otp_key: SecretStr | None = None
+    """HMAC key of stored one-time codes (any length, 32+ random bytes); unset: a random key
+    per process (codes then only check on the replica that sent them, which holds the call)."""
+    otp_ttl_s: float = Field(default=300.0, gt=0)
+    otp_attempts: int = Field(default=3, ge=1)
+    otp_sender: str = "voiceauth"
+    """From address (e-mail) or sender id (SMS) of one-time codes."""
+    smtp_url: SecretStr | None = None
+    """smtp://[user:password@]host[:port] (STARTTLS if offered), or smtps:// for implicit TLS."""
+    sms_gateway_url: str | None = None
+    sms_gateway_body: str = '{"to": "{to}", "from": "{sender}", "text": "{text}"}'
+    """JSON body template; the strings {to}, {sender} and {text} are replaced inside strings."""
+    sms_gateway_token: SecretStr | None = None
+    """Sent as `Authorization: Bearer ...` to the SMS gateway when set."""
 
     @field_validator("rtp_ports")
     @classmethod

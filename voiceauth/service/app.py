@@ -105,7 +105,7 @@ def create_service_app(
     app.state.calls = service
     app.state.rtp = None
     app.state.audiosocket = None
-    app.state.media_host = settings.host
+    app.state.media_host = settings.media_host or settings.host
     inner = app.router.lifespan_context
 
     @contextlib.asynccontextmanager
