@@ -224,14 +224,19 @@ class OneTimeCodes:
                 if row.failures >= self.settings.attempts:
                     row.used_at = now
                     outcome = OtpOutcome.EXHAUSTED
-            if row is not None:
+            known = customer_id is not None and session.get(CustomerRow, customer_id) is not None
+            if known:
                 audit.append(
                     session,
                     at=now,
                     actor=actor,
                     action="otp.check",
-                    customer_id=row.customer_id,
-                    details={"call_id": call_id, "code_id": row.id, "outcome": outcome.value},
+                    customer_id=customer_id,
+                    details={
+                        "call_id": call_id,
+                        "code_id": None if row is None else row.id,
+                        "outcome": outcome.value,
+                    },
                 )
             return outcome
 
