@@ -82,6 +82,31 @@ class Settings(BaseModel):
     """JSON body template; the strings {to}, {sender} and {text} are replaced inside strings."""
     sms_gateway_token: SecretStr | None = None
     """Sent as `Authorization: Bearer ...` to the SMS gateway when set."""
+    # Strong eID (voiceauth.factors.eid): OpenID CIBA (e.g. a MitID broker) and BankID RP API v6
+    eid_method: Literal["ciba", "bankid"] | None = None
+    """The eID a start without a method uses; unset: the one configured, CIBA if both are."""
+    ciba_issuer: str | None = None
+    """The provider's issuer URL; its discovery document gives the endpoints and JWKS."""
+    ciba_client_id: str | None = None
+    ciba_client_secret: SecretStr | None = None
+    """client_secret_basic; leave unset and set `ciba_client_key` for private_key_jwt."""
+    ciba_client_key: Path | None = None
+    """PEM private key (RSA or EC) of private_key_jwt client authentication."""
+    ciba_mode: Literal["poll", "ping"] = "poll"
+    """As registered at the provider; ping needs `public_url` reachable by the provider."""
+    ciba_scope: str = "openid"
+    ciba_requested_expiry_s: int = Field(default=120, ge=10, le=600)
+    ciba_subject_claim: str = "sub"
+    """The ID token claim that must equal the customer's `eid_hint`; "" trusts the provider."""
+    bankid_url: str | None = None
+    """e.g. https://appapi2.bankid.com/rp/v6.0 (production) or the test environment's."""
+    bankid_cert: Path | None = None
+    """The RP's client certificate (PEM) for mutual TLS, issued by BankID for the RP."""
+    bankid_key: Path | None = None
+    bankid_ca: Path | None = None
+    """The CA that issued BankID's server certificate (PEM), the only one trusted."""
+    bankid_call_initiator: Literal["user", "RP"] = "user"
+    """Who placed the call: the caller (inbound contact centre) or the RP (outbound)."""
 
     @field_validator("rtp_ports")
     @classmethod
