@@ -26,6 +26,7 @@ from voiceauth.calls.service import CallService
 from voiceauth.calls.webhook import WebhookNotifier
 from voiceauth.embeddings.base import Embedder
 from voiceauth.errors import ConfigError, VoiceauthError
+from voiceauth.factors import Factors, factors_router
 from voiceauth.index.follow import StoreFollower
 from voiceauth.service import health, routes
 from voiceauth.service.liveness import call_liveness
@@ -166,4 +167,5 @@ def create_service_app(
     app.include_router(health.router)
     app.include_router(routes.router)
     app.include_router(routes.desk)
+    app.include_router(factors_router(service, Factors.from_settings(store, settings)))
     return app
