@@ -14,7 +14,9 @@ from voiceauth.api import errors
 from voiceauth.api.keys import ApiKeys, key_digest
 from voiceauth.calls.snapshot import CallSnapshot, VoiceState
 from voiceauth.errors import UnknownCall
-from voiceauth.factors import Factors, HttpSmsNotifier, SecretHasher, factors_router
+from voiceauth.factors import HttpSmsNotifier, SecretHasher
+from voiceauth.factors.routes import factors_router
+from voiceauth.factors.service import Factors
 from voiceauth.settings import Settings
 from voiceauth.store import VoiceprintStore
 

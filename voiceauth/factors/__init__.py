@@ -3,7 +3,9 @@
 `knowledge` keeps argon2id hashes (`hashing`) of normalised values (`normalise`) and checks
 them within attempt limits per call, customer and ANI (`limits`); `otp` issues and checks
 one-time codes delivered by a `notifier` (`smtp`, `sms`); `routes` is the IVR's REST side;
-`results` holds each call's factor results for the fusion.
+`results` holds each call's factor results for the fusion. `service.Factors` and
+`routes.factors_router` (FastAPI, settings) are imported from their modules, so that the
+package itself stays light for its sub-packages (`eid`).
 """
 
 from voiceauth.factors.hashing import SecretHasher
@@ -12,8 +14,6 @@ from voiceauth.factors.limits import AttemptLimits, Scope
 from voiceauth.factors.notifier import Message, Notifier, NotifierError
 from voiceauth.factors.otp import OneTimeCodes, OtpOutcome, OtpSettings, SendOutcome
 from voiceauth.factors.results import CallFactors, FactorResult
-from voiceauth.factors.routes import factors_router
-from voiceauth.factors.service import Factors
 from voiceauth.factors.sms import HttpSmsNotifier
 from voiceauth.factors.smtp import SmtpNotifier
 
@@ -21,7 +21,6 @@ __all__ = [
     "AttemptLimits",
     "CallFactors",
     "FactorResult",
-    "Factors",
     "HttpSmsNotifier",
     "KnowledgeCheck",
     "KnowledgeFactors",
@@ -37,5 +36,4 @@ __all__ = [
     "SecretHasher",
     "SendOutcome",
     "SmtpNotifier",
-    "factors_router",
 ]

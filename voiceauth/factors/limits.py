@@ -25,7 +25,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from voiceauth.errors import ConfigError
-from voiceauth.settings import Settings
 from voiceauth.store.tables import FactorCounterRow
 
 SUBJECT_LENGTH = 128
@@ -55,15 +54,6 @@ class AttemptLimits:
             raise ConfigError("attempt limits must be at least 1")
         if self.window <= timedelta(0) or self.lockout <= timedelta(0):
             raise ConfigError("attempt window and lockout must be positive")
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> AttemptLimits:
-        return cls(
-            per_call=settings.knowledge_attempts_per_call,
-            lockout_after=settings.knowledge_lockout_after,
-            window=timedelta(seconds=settings.knowledge_window_s),
-            lockout=timedelta(seconds=settings.knowledge_lockout_s),
-        )
 
     def threshold(self, scope: Scope) -> int:
         return self.per_call if scope in (Scope.CALL, Scope.OTP_SEND) else self.lockout_after

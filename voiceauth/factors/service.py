@@ -36,6 +36,15 @@ def notifiers_from(settings: Settings) -> dict[str, Notifier]:
     return found
 
 
+def limits_from(settings: Settings) -> AttemptLimits:
+    return AttemptLimits(
+        per_call=settings.knowledge_attempts_per_call,
+        lockout_after=settings.knowledge_lockout_after,
+        window=timedelta(seconds=settings.knowledge_window_s),
+        lockout=timedelta(seconds=settings.knowledge_lockout_s),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Factors:
     knowledge: KnowledgeFactors
@@ -62,7 +71,7 @@ class Factors:
             max_sends=settings.knowledge_attempts_per_call,
         )
         return cls(
-            KnowledgeFactors(store, hasher=hasher, limits=AttemptLimits.from_settings(settings)),
+            KnowledgeFactors(store, hasher=hasher, limits=limits_from(settings)),
             OneTimeCodes(
                 store,
                 key=key,

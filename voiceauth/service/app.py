@@ -26,7 +26,8 @@ from voiceauth.calls.service import CallService
 from voiceauth.calls.webhook import WebhookNotifier
 from voiceauth.embeddings.base import Embedder
 from voiceauth.errors import ConfigError, VoiceauthError
-from voiceauth.factors import Factors, factors_router
+from voiceauth.factors.routes import factors_router
+from voiceauth.factors.service import Factors
 from voiceauth.index.follow import StoreFollower
 from voiceauth.service import health, routes
 from voiceauth.service.liveness import call_liveness
