@@ -15,7 +15,8 @@
 // The test plays the end user's authentication device through /admin (JSON bodies naming an
 // auth_req_id, or a sub whose latest pending request is meant):
 //   POST /admin/approve, POST /admin/deny, POST /admin/slow_down (next poll answers slow_down),
-//   GET /admin/requests/<auth_req_id> (binding message, login hint, poll times in ms).
+//   GET /admin/requests/<auth_req_id> (binding message, login hint, poll times in ms),
+//   GET /admin/pending?sub=<sub> (the latest open request of that user).
 // The provider itself never answers slow_down for CIBA; this harness does, as providers may
 // (CIBA Core 1.0 §11 refers to RFC 8628 §3.5), when asked to or when a client polls sooner
 // than the interval it was given.
@@ -126,6 +127,12 @@ async function admin(ctx) {
   const [, , action, id] = ctx.path.split('/');
   if (ctx.method === 'GET' && action === 'requests' && requests.has(id)) {
     ctx.body = requests.get(id);
+    return;
+  }
+  if (ctx.method === 'GET' && action === 'pending') {
+    const pending = resolve({ sub: ctx.query.sub });
+    ctx.status = pending ? 200 : 404;
+    ctx.body = pending ? { auth_req_id: pending } : { error: 'no such pending request' };
     return;
   }
   if (ctx.method !== 'POST') {
