@@ -50,8 +50,8 @@ class TestCa:
         now = datetime.datetime.now(datetime.UTC)
         self._cert = (
             x509.CertificateBuilder()
-            .subject_name(_name(name))
-            .issuer_name(_name(name))
+            .subject_name(_name(f"{name} test CA"))
+            .issuer_name(_name(f"{name} test CA"))
             .public_key(self._key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(minutes=5))
