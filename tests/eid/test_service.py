@@ -18,6 +18,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from eid.bankid_fake import HAPPY, FakeBankIdServer, Step
 from eid.oidc_harness import Harness
@@ -25,11 +26,13 @@ from eid.pki import TestCa
 from voiceauth.api import errors
 from voiceauth.api.keys import ApiKeys
 from voiceauth.calls.snapshot import CallSnapshot, VoiceState
-from voiceauth.errors import UnknownCall
+from voiceauth.errors import ConfigError, UnknownCall
 from voiceauth.factors.eid.bankid import BankIdClient, mtls_client
 from voiceauth.factors.eid.ciba import CibaClient, CibaConfig
+from voiceauth.factors.eid.outcome import EidStatus
 from voiceauth.factors.eid.routes import eid_router
-from voiceauth.factors.eid.service import EidCheck, EidSessions
+from voiceauth.factors.eid.service import EidCheck, EidSessions, eid_sessions
+from voiceauth.settings import Settings
 
 IVR = {"X-API-Key": "ivr-key"}
 AGENT = {"X-API-Key": "agent-key"}
@@ -229,3 +232,36 @@ def test_ping_mode_through_the_https_callback(
     assert view["status"] == "approved"
     assert wrong_status == 401
     assert len(polls) == 1, "ping mode: one token request, after the notification"
+
+
+def test_sessions_from_settings(harness: Harness, tmp_path: Path) -> None:
+    """The service's wiring: settings build the providers' clients for the lifespan."""
+    settings = Settings(
+        ciba_issuer=harness.issuer,
+        ciba_client_id="voiceauth",
+        ciba_client_secret=SecretStr(harness.client_secret),
+    )
+
+    async def go() -> EidCheck | None:
+        async with eid_sessions(settings) as sessions:
+            assert sessions.methods == ("ciba",)
+            await sessions.start("call-9", "cust-9", "DK-1009")
+            await asyncio.to_thread(harness.admin, "approve", sub="DK-1009")
+            for _ in range(100):
+                check = sessions.status("call-9")
+                if check is not None and check.status is not EidStatus.PENDING:
+                    break
+                await asyncio.sleep(0.05)
+            return sessions.status("call-9")
+
+    check = asyncio.run(go())
+    assert check is not None and check.status is EidStatus.APPROVED
+
+    async def half_configured(settings: Settings) -> None:
+        async with eid_sessions(settings):
+            pass
+
+    with pytest.raises(ConfigError, match="needs bankid_cert, bankid_key and bankid_ca"):
+        asyncio.run(half_configured(Settings(bankid_url="https://127.0.0.1:1/rp/v6.0")))
+    with pytest.raises(ConfigError, match="ciba_client_id is not"):
+        asyncio.run(half_configured(Settings(ciba_issuer=harness.issuer)))
