@@ -53,10 +53,14 @@ def _view(check: EidCheck, principal: Principal) -> dict[str, Any]:
 
 
 def eid_router(
-    calls: CallLookup, sessions: EidSessions, eid_hint: Callable[[str], str | None]
+    calls: CallLookup,
+    sessions: EidSessions | Callable[[], EidSessions],
+    eid_hint: Callable[[str], str | None],
 ) -> APIRouter:
-    """eid_hint: the customer's eID identifier from the store (None when none is on file)."""
+    """sessions: the sessions, or a getter when they are built in the app's lifespan;
+    eid_hint: the customer's eID identifier from the store (None when none is on file)."""
     router = APIRouter(tags=["eid"])
+    current = (lambda: sessions) if isinstance(sessions, EidSessions) else sessions
 
     @router.post(
         "/calls/{call_id}/eid", status_code=202, description="Scopes: telephony, agent, admin."
@@ -70,7 +74,7 @@ def eid_router(
         if not hint:
             raise HTTPException(409, "the customer has no eID identifier on file")
         try:
-            check = await sessions.start(
+            check = await current().start(
                 call_id,
                 call.customer_id,
                 hint,
@@ -83,7 +87,7 @@ def eid_router(
 
     @router.get("/calls/{call_id}/eid", description="Scopes: telephony, agent, admin.")
     async def eid_status(call_id: str, principal: Telephony) -> dict[str, Any]:
-        check = sessions.status(call_id)
+        check = current().status(call_id)
         if check is None:
             raise HTTPException(404, "no eID check for this call")
         return _view(check, principal)
@@ -98,7 +102,7 @@ def eid_router(
             auth_req_id = (await request.json()).get("auth_req_id")
         except (ValueError, AttributeError):
             auth_req_id = None
-        if not isinstance(auth_req_id, str) or not sessions.notify(auth_req_id, bearer):
+        if not isinstance(auth_req_id, str) or not current().notify(auth_req_id, bearer):
             raise HTTPException(401, "unknown request or wrong notification token")
         return Response(status_code=204)
 
