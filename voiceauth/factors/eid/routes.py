@@ -60,7 +60,9 @@ def eid_router(
     """sessions: the sessions, or a getter when they are built in the app's lifespan;
     eid_hint: the customer's eID identifier from the store (None when none is on file)."""
     router = APIRouter(tags=["eid"])
-    current = (lambda: sessions) if isinstance(sessions, EidSessions) else sessions
+
+    def current() -> EidSessions:
+        return sessions if isinstance(sessions, EidSessions) else sessions()
 
     @router.post(
         "/calls/{call_id}/eid", status_code=202, description="Scopes: telephony, agent, admin."
