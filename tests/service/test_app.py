@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from api.conftest import headers
 from fastapi.testclient import TestClient
 
+from voiceauth.factors.results import FactorResult
 from voiceauth.store import VoiceprintStore
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
@@ -73,3 +75,13 @@ def test_agent_desk_follows_a_call_live(service_client: TestClient) -> None:
         assert next(lines) == "event: state"
         first = json.loads(next(lines).removeprefix("data: "))
         assert first["call_id"] == "e1" and first["voice_state"] == "collecting"
+
+
+def test_a_call_shows_the_factors_it_passed(service_client: TestClient) -> None:
+    service_client.post("/calls", json={"call_id": "f1"}, headers=headers("ivr"))
+    results = service_client.app.state.factors.results  # type: ignore[attr-defined]
+    results.record("f1", FactorResult("pin", False, datetime.now(UTC)))
+    results.record("f1", FactorResult("eid", True, datetime.now(UTC)))
+    read = service_client.get("/calls/f1", headers=headers("desk")).json()
+    assert read["factors_verified"] == ["eid"]
+    assert service_client.app.state.eid is not None  # eID sessions run in the lifespan

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
@@ -26,6 +27,10 @@ from voiceauth.calls.service import CallService
 from voiceauth.calls.webhook import WebhookNotifier
 from voiceauth.embeddings.base import Embedder
 from voiceauth.errors import ConfigError, VoiceauthError
+from voiceauth.factors.eid.outcome import EidStatus
+from voiceauth.factors.eid.routes import eid_router
+from voiceauth.factors.eid.service import EidCheck, eid_sessions
+from voiceauth.factors.results import FactorResult
 from voiceauth.factors.routes import factors_router
 from voiceauth.factors.service import Factors
 from voiceauth.index.follow import StoreFollower
@@ -75,6 +80,16 @@ async def _follow(follower: StoreFollower, service: CallService, every_s: float)
             continue
         if changes.saved or changes.gone:
             await service.refresh_claims(changes.saved | changes.gone)
+
+
+def _recorder(factors: Factors) -> Callable[[EidCheck], None]:
+    """Keep each finished eID check with the call's other factor results."""
+
+    def record(check: EidCheck) -> None:
+        approved = check.status is EidStatus.APPROVED
+        factors.results.record(check.call_id, FactorResult("eid", approved, datetime.now(UTC)))
+
+    return record
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
@@ -132,6 +147,9 @@ def create_service_app(
                     service.listeners.append(notifier)
                     await stack.enter_async_context(notifier.running())
                 await stack.enter_async_context(service.running())
+                app.state.eid = await stack.enter_async_context(
+                    eid_sessions(settings, on_result=_recorder(app.state.factors))
+                )
                 follower = StoreFollower(store, api.cohort, api.watchlist, actor=FOLLOWER)
                 stack.push_async_callback(
                     _cancel, asyncio.create_task(_follow(follower, service, FOLLOW_EVERY_S))
@@ -168,5 +186,11 @@ def create_service_app(
     app.include_router(health.router)
     app.include_router(routes.router)
     app.include_router(routes.desk)
-    app.include_router(factors_router(service, Factors.from_settings(store, settings)))
+    factors = Factors.from_settings(store, settings)
+    app.state.factors = factors
+    app.state.eid = None
+    app.include_router(factors_router(service, factors))
+    app.include_router(
+        eid_router(service, lambda: app.state.eid, lambda cid: store.get_customer(cid).eid_hint)
+    )
     return app

@@ -70,8 +70,12 @@ async def open_call(body: CallIn, calls: Calls, request: Request, _: Telephony) 
 
 
 @router.get("/{call_id}", description="Scopes: telephony, agent, admin.")
-async def read_call(call_id: str, calls: Calls, _: Telephony) -> dict[str, Any]:
-    return _out(calls.snapshot(call_id))
+async def read_call(call_id: str, calls: Calls, request: Request, _: Telephony) -> dict[str, Any]:
+    """The call's state, with the other factors it has passed (pin, otp, eid, ...)."""
+    return {
+        **_out(calls.snapshot(call_id)),
+        "factors_verified": list(request.app.state.factors.results.verified(call_id)),
+    }
 
 
 @router.post("/{call_id}/claim", description="Scopes: telephony, agent, admin.")
