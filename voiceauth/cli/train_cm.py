@@ -75,7 +75,7 @@ def train_cm_command(
     regularisation: Annotated[float, typer.Option(help="lfcc-lr: inverse L2 strength C")] = 0.1,
     max_seconds: Annotated[float | None, typer.Option(help="first S s of each clip")] = 8.0,
     packet_loss: Annotated[float, typer.Option(help="telephony packet loss rate")] = 0.0,
-    steps: Annotated[int, typer.Option(help="lcnn: training batches per model")] = 400,
+    steps: Annotated[int, typer.Option(help="lcnn: training batches per model")] = 800,
     threads: Annotated[int, typer.Option(help="lcnn: torch CPU threads")] = 2,
     holdout_speaker: Annotated[
         list[str] | None,

@@ -55,7 +55,7 @@ class LcnnTrainConfig:
     per-example loss rate drawn from [0, this]; threads: torch CPU threads."""
 
     folds: int = 4
-    steps: int = 400
+    steps: int = 800
     batch: int = 32
     crop_s: float = 3.0
     learning_rate: float = 2e-3
