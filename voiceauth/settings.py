@@ -54,7 +54,7 @@ class Settings(BaseModel):
     webhook_secret: SecretStr | None = None
     models_dir: Path | None = None
     """Calibration, thresholds and countermeasure files; default: the `models/` shipped here."""
-    cm: str = "lfcc-lr"
+    cm: str = "lcnn"
     """The countermeasure calls run ("none" turns liveness off); see voiceauth.liveness."""
     cm_dir: Path | None = None
     """Its weights and calibration; default: the one shipped under `models/`."""
@@ -135,7 +135,7 @@ class Settings(BaseModel):
     @property
     def countermeasure_dir(self) -> Path:
         """Where the countermeasure's weights and calibration are read from."""
-        return self.cm_dir or self.model_files / "fusion" / "dev-cm"
+        return self.cm_dir or self.model_files / "liveness" / self.cm
 
     @property
     def ecapa_model_dir(self) -> Path:

@@ -116,3 +116,10 @@ def engine(ge2e: Ge2eEmbedder, batched_vad: BatchedVad) -> CallEngine:
     assert shipped_calibrations(MODELS, model).cosine, "the shipped GE2E calibration is missing"
     scorer, policy = call_scoring(MODELS, model, cohort=None)
     return CallEngine(vad=batched_vad, embedder=ge2e, scorer=scorer, policy=policy)
+
+
+@pytest.fixture(scope="session")
+def clone_of_p225(shared_data: Path) -> Pcm:
+    """YourTTS zero-shot clones of VCTK p225 (the attack the issue measures), as call audio."""
+    root = shared_data / "yourtts_zeroshot_clones" / "spoof_yourtts_exp4_scl"
+    return np.concatenate([call_audio(p) for p in sorted(root.glob("**/*p225*.wav"))])

@@ -81,3 +81,12 @@ def test_with_the_shipped_spoof_aware_fusion(
         fusion=fusion,
     )
     assert verdict.state is expected, verdict.reasons
+
+
+def test_a_match_needs_liveness_leaning_live() -> None:
+    doubtful = decide(
+        POLICY, voice_llr=5.0, liveness_llr=-0.5, net_speech_s=5.0, liveness_expected=True
+    )
+    assert doubtful.state is VoiceState.COLLECTING and "doubtful" in doubtful.reasons[1]
+    with pytest.raises(ConfigError, match="live_llr"):
+        DecisionPolicy(spoof_llr=1.0, live_llr=0.0)

@@ -4,9 +4,7 @@ YourTTS clone of the customer, which the voice match alone accepts, is not let t
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
-import numpy as np
 import pytest
 
 from voiceauth.calls.engine import CallEngine
@@ -19,16 +17,10 @@ from voiceauth.settings import Settings
 from voiceauth.store import VoiceprintStore
 from voiceauth.transports.base import CallStart
 
-from .conftest import MODELS, Pcm, call_audio
+from .conftest import MODELS, Pcm
 from .test_service import play
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-
-
-@pytest.fixture(scope="module")
-def clone_of_p225(shared_data: Path) -> Pcm:
-    root = shared_data / "yourtts_zeroshot_clones" / "spoof_yourtts_exp4_scl"
-    return np.concatenate([call_audio(p) for p in sorted(root.glob("**/*p225*.wav"))])
 
 
 def run(store: VoiceprintStore, engine: CallEngine, pcm: Pcm) -> CallSnapshot:

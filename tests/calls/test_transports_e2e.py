@@ -54,7 +54,6 @@ def service_settings(home: Path) -> Settings:
         audiohook_client_secret=SecretStr(HOOK_SECRET),
         audiosocket_port=free_port(),
         models_dir=MODELS,
-        cm="none",  # voice only here; liveness has its own tests (test_liveness.py)
     )
 
 
@@ -103,21 +102,29 @@ def test_every_transport_carries_real_calls_to_a_decision(
     vad: SileroVad,
     tmp_path: Path,
     calls_of: dict[str, list[Pcm]],
+    clone_of_p225: Pcm,
 ) -> None:
     hiss = np.random.default_rng(1).normal(0, 30, 8000 * 6).astype(np.int16)
     genuine_audio = np.concatenate(calls_of["p225"])
-    genuine, impostor, silent = run_calls(
+    genuine, impostor, silent, clone = run_calls(
         enrolled,
         ge2e,
         vad,
         tmp_path,
         transport,
-        [("p225", genuine_audio), ("p225", np.concatenate(calls_of["p227"])), ("p225", hiss)],
+        [
+            ("p225", genuine_audio),
+            ("p225", np.concatenate(calls_of["p227"])),
+            ("p225", hiss),
+            ("p225", clone_of_p225),
+        ],
     )
     assert genuine.voice_state is VoiceState.MATCH, genuine.reasons
+    assert genuine.liveness_llr is not None  # voice and liveness both on
     assert impostor.voice_state is VoiceState.MISMATCH, impostor.reasons
     assert silent.voice_state is VoiceState.COLLECTING
-    assert all(r.ended and r.transport == transport for r in (genuine, impostor, silent))
+    assert clone.voice_state is not VoiceState.MATCH, clone.reasons
+    assert all(r.ended and r.transport == transport for r in (genuine, impostor, silent, clone))
     assert genuine.audio_s == pytest.approx(len(genuine_audio) / 8000, abs=0.05)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from voiceauth.calls.snapshot import VoiceState
 from voiceauth.errors import ConfigError
 from voiceauth.fusion.decision import (
+    DOUBTFUL,
     LIVE,
     LIVENESS_PENDING,
     NOT_CLEAR,
@@ -24,6 +25,7 @@ from voiceauth.fusion.decision import (
     VOICE_DIFFERS,
     VOICE_MATCHES,
     VOICE_PENDING,
+    VOICE_RESEMBLES,
     Outcome,
 )
 from voiceauth.fusion.model import SpoofAwareFusion
@@ -40,15 +42,21 @@ class DecisionPolicy:
     """accept_llr: voice LLR at or above which the caller matches (from a thresholds file:
     the calibrated threshold for the operating false-match rate); reject_llr: at or below which
     they do not; spoof_llr: countermeasure LLR at or below which the speech is judged not live;
+    live_llr: the countermeasure LLR a match needs (by default live must be at least as likely
+    as not: a voice that matches but sounds doubtful keeps the call listening, since a clone
+    is exactly a voice that matches);
     require_liveness: no match before a liveness score exists (when a countermeasure runs)."""
 
     accept_llr: float = DEFAULT_ACCEPT_LLR
     reject_llr: float = DEFAULT_REJECT_LLR
     spoof_llr: float = DEFAULT_SPOOF_LLR
+    live_llr: float = 0.0
     min_speech_s: float = 3.0
     require_liveness: bool = True
 
     def __post_init__(self) -> None:
+        if not self.spoof_llr <= self.live_llr:
+            raise ConfigError(f"live_llr ({self.live_llr}) must not be below spoof_llr")
         if not self.reject_llr < self.accept_llr:
             raise ConfigError(
                 f"reject_llr ({self.reject_llr}) must be below accept_llr ({self.accept_llr})"
@@ -117,6 +125,8 @@ def decide(
     if voice_llr >= policy.accept_llr:
         if liveness_expected and policy.require_liveness and liveness_llr is None:
             return Verdict(VoiceState.COLLECTING, (VOICE_MATCHES, LIVENESS_PENDING))
+        if liveness_llr is not None and liveness_llr < policy.live_llr:
+            return Verdict(VoiceState.COLLECTING, (VOICE_RESEMBLES, DOUBTFUL))
         reasons = [VOICE_MATCHES]
         if liveness_llr is not None:
             reasons.append(LIVE)

@@ -1,9 +1,9 @@
 """The countermeasure a call service runs, its calibration, and the fusion fitted for the pair.
 
-A countermeasure directory holds the detector's file and `calibration.json` (its scores as
-LLRs, fitted for that very model). The fusion is the file under models/fusion fitted for this
-voice model and this detector; without one, voice and liveness are judged by their own
-thresholds.
+A countermeasure directory holds the detector's files and `calibration.json` (its scores as
+LLRs, fitted for that very model on held-out scores). The fusion is the file under
+models/fusion fitted for this voice model and this detector; without one, voice and liveness
+are judged by their own thresholds (`calls.decision`).
 """
 
 from __future__ import annotations
@@ -12,15 +12,16 @@ import logging
 from pathlib import Path
 
 from voiceauth.calls.engine import Liveness
-from voiceauth.errors import EmbedderMismatch, ModelNotFound
+from voiceauth.errors import EmbedderMismatch
 from voiceauth.fusion.model import SpoofAwareFusion
-from voiceauth.liveness.base import Countermeasure, create_countermeasure
+from voiceauth.liveness.base import (
+    Countermeasure,
+    create_countermeasure,
+    load_countermeasure_calibration,
+)
 from voiceauth.liveness.streaming import StreamingLiveness
-from voiceauth.scoring.calibration import Calibration
 
 log = logging.getLogger(__name__)
-
-CALIBRATION_FILE = "calibration.json"
 
 
 def find_fusion(folder: Path, voice_model: str, cm_model: str) -> SpoofAwareFusion | None:
@@ -38,14 +39,8 @@ def find_fusion(folder: Path, voice_model: str, cm_model: str) -> SpoofAwareFusi
 def call_liveness(name: str, cm_dir: Path, models_dir: Path, voice_model: str) -> Liveness:
     """Load countermeasure `name` from `cm_dir` for calls, with its calibration and fusion."""
     cm: Countermeasure = create_countermeasure(name, weights_dir=cm_dir)
-    calibration_path = cm_dir / CALIBRATION_FILE
-    if not calibration_path.is_file():
-        raise ModelNotFound(
-            f"{calibration_path} missing: a countermeasure needs its calibration to give LLRs"
-        )
-    calibration = Calibration.load(calibration_path)
+    calibration = load_countermeasure_calibration(cm, cm_dir)
     cm_model = f"{cm.cm_id}@{cm.version}"
-    calibration.check_model(cm_model)
     fusion = find_fusion(models_dir / "fusion", voice_model, cm_model)
     if fusion is None:
         log.warning(

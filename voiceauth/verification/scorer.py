@@ -16,7 +16,6 @@ from voiceauth.scoring.asnorm import ASNorm
 from voiceauth.scoring.calibration import Calibration, calibration_features
 from voiceauth.scoring.cosine import cosine_pairs
 
-
 UNKNOWN_SNR_DB = 30.0
 """Stands in for the SNR before any background was heard (a caller who talks without pause):
 the clean-speech value, where the shipped calibrations' SNR term is near its training mean."""
