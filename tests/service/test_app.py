@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
-from api.conftest import headers
+from api.conftest import headers, upload, vctk
 from fastapi.testclient import TestClient
 
 from voiceauth.factors.results import FactorResult
@@ -85,3 +86,18 @@ def test_a_call_shows_the_factors_it_passed(service_client: TestClient) -> None:
     read = service_client.get("/calls/f1", headers=headers("desk")).json()
     assert read["factors_verified"] == ["eid"]
     assert service_client.app.state.eid is not None  # eID sessions run in the lifespan
+
+
+def test_no_voiceprint_from_a_clone(service_client: TestClient, shared_data: Path) -> None:
+    consent = {"text_version": "v1", "channel": "agent", "evidence": "agent 7"}
+    root = shared_data / "yourtts_zeroshot_clones"
+    for customer, files in (
+        ("real", vctk(shared_data, "p225")[3:]),
+        ("cloned", sorted((root / "spoof_yourtts_exp4_scl").glob("**/*p225*.wav"))),
+    ):
+        service_client.post("/customers", json={"customer_id": customer}, headers=headers("desk"))
+        service_client.post(f"/customers/{customer}/consent", json=consent, headers=headers("desk"))
+        answer = service_client.post(
+            f"/customers/{customer}/enrolment", files=upload(files), headers=headers("desk")
+        ).json()
+        assert answer["outcome"] == ("enrolled" if customer == "real" else "spoof"), answer

@@ -35,7 +35,7 @@ from voiceauth.factors.routes import factors_router
 from voiceauth.factors.service import Factors
 from voiceauth.index.follow import StoreFollower
 from voiceauth.service import health, routes
-from voiceauth.service.liveness import call_liveness
+from voiceauth.service.liveness import call_liveness, enrolment_gate
 from voiceauth.service.models import call_scoring
 from voiceauth.settings import Settings
 from voiceauth.store import VoiceprintStore
@@ -116,7 +116,10 @@ def create_service_app(
 ) -> FastAPI:
     if settings.webhook_url:
         webhook(settings)  # a half-configured webhook stops the start, not the first call
-    app = create_app(settings, store, embedder=embedder, vad=vad)
+    gate = (
+        None if settings.cm == "none" else enrolment_gate(settings.cm, settings.countermeasure_dir)
+    )
+    app = create_app(settings, store, embedder=embedder, vad=vad, countermeasure=gate)
     metrics = CallMetrics()
     service = CallService(store, metrics, max_calls=settings.max_calls)
     app.state.calls = service

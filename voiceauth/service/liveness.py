@@ -19,9 +19,12 @@ from voiceauth.liveness.base import (
     create_countermeasure,
     load_countermeasure_calibration,
 )
+from voiceauth.liveness.gate import SpoofGate
 from voiceauth.liveness.streaming import StreamingLiveness
 
 log = logging.getLogger(__name__)
+
+ENROL_LIVE_LLR = 0.0
 
 
 def find_fusion(folder: Path, voice_model: str, cm_model: str) -> SpoofAwareFusion | None:
@@ -52,4 +55,14 @@ def call_liveness(name: str, cm_dir: Path, models_dir: Path, voice_model: str) -
         new_stream=lambda: StreamingLiveness(cm, calibration),
         sample_rate=cm.sample_rate,
         fusion=fusion,
+    )
+
+
+def enrolment_gate(name: str, cm_dir: Path, *, threshold: float = ENROL_LIVE_LLR) -> SpoofGate:
+    """The countermeasure in front of enrolment: no voiceprint from speech it does not find at
+    least as likely live as not (stricter than a call's `spoof` verdict: a voiceprint made
+    from a clone would let the clone in on every later call)."""
+    cm = create_countermeasure(name, weights_dir=cm_dir)
+    return SpoofGate(
+        cm, threshold=threshold, calibration=load_countermeasure_calibration(cm, cm_dir)
     )
