@@ -201,7 +201,7 @@ def main() -> None:
     parser.add_argument("--loss", type=float, default=0.0)
     parser.add_argument("--jitter-ms", type=float, default=0.0)
     parser.add_argument("--reorder", type=float, default=0.0)
-    parser.add_argument("--cm", default="lfcc-lr", help="countermeasure, or none")
+    parser.add_argument("--cm", default="lcnn", help="countermeasure, or none")
     parser.add_argument("--p99-ms", type=float, default=250.0)
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
