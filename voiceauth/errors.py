@@ -58,6 +58,10 @@ class StoreError(VoiceauthError):
     """The consent and voiceprint store refused or could not complete an operation."""
 
 
+class StoreUnavailable(StoreError):
+    """The database could not be reached or stayed locked; the operation was not confirmed."""
+
+
 class UnknownRecord(StoreError, LookupError):
     """A customer, voiceprint or watchlist entry that the store does not hold."""
 

@@ -5,9 +5,9 @@ SQLite by default, PostgreSQL in production; see `service.VoiceprintStore` for t
 outside the database.
 """
 
+from voiceauth.errors import StoreUnavailable
 from voiceauth.store.anchor import AuditAnchor
 from voiceauth.store.clock import Clock, system_clock
-from voiceauth.store.core import StoreUnavailable
 from voiceauth.store.engine import make_engine
 from voiceauth.store.keyring import Keyring, generate_key
 from voiceauth.store.records import (

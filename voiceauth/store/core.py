@@ -21,7 +21,13 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from voiceauth.errors import ConfigError, StoreError, TamperedData, UnknownCustomer
+from voiceauth.errors import (
+    ConfigError,
+    StoreError,
+    StoreUnavailable,
+    TamperedData,
+    UnknownCustomer,
+)
 from voiceauth.store import audit
 from voiceauth.store.anchor import AuditAnchor
 from voiceauth.store.clock import Clock, system_clock, utc
@@ -34,10 +40,6 @@ log = logging.getLogger(__name__)
 
 VOICEPRINT = "voiceprint"
 """Associated-data kind of customer voiceprints (see `sealing.context`)."""
-
-
-class StoreUnavailable(StoreError):
-    """The database could not be reached or stayed locked; the operation was not confirmed."""
 
 
 class StoreCore:
