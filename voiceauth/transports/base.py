@@ -21,6 +21,14 @@ SAMPLE_RATE = 8000
 FRAME_SAMPLES = 160
 """20 ms at 8 kHz: the packetisation of RTP, Twilio and AudioHook alike."""
 
+MAX_MALFORMED = 20
+"""Bad messages or frames tolerated on one connection before it is closed as broken."""
+END_STOP = "stop"
+END_DISCONNECT = "disconnect"
+END_REFUSED = "refused"
+"""Why a transport ended a call: the platform said so, the connection went, the service
+refused it (the sink raised a CallError)."""
+
 Track = Literal["caller", "agent"]
 """The caller's track is verified; the agent's is kept apart (never enrolled or scored)."""
 TRACKS: tuple[Track, ...] = ("caller", "agent")

@@ -28,7 +28,14 @@ from voiceauth.transports.audiosocket.frames import (
     Kind,
 )
 from voiceauth.transports.audiosocket.resampler import StreamResampler
-from voiceauth.transports.base import SAMPLE_RATE, CallSink, CallStart
+from voiceauth.transports.base import (
+    END_DISCONNECT,
+    END_REFUSED,
+    MAX_MALFORMED,
+    SAMPLE_RATE,
+    CallSink,
+    CallStart,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +45,8 @@ UUID_TIMEOUT_S = 10.0
 """Asterisk sends the UUID right after connecting; a silent connection is closed."""
 IDLE_TIMEOUT_S = 60.0
 """Asterisk sends audio every 20 ms while the call lives; a minute of nothing is a dead peer."""
-MAX_MALFORMED = 20
 END_HANGUP = "hangup"
-END_DISCONNECT = "disconnect"
 END_ERROR = "asterisk_error"
-END_REFUSED = "refused"
 END_SHUTDOWN = "shutdown"
 
 

@@ -28,7 +28,15 @@ from pydantic import SecretStr
 from voiceauth.audio.g711 import mulaw_decode
 from voiceauth.calls.metrics import CallMetrics
 from voiceauth.errors import CallError, CallRejected, MalformedFrame, UnknownCall
-from voiceauth.transports.base import CallSink, CallStart, Track
+from voiceauth.transports.base import (
+    END_DISCONNECT,
+    END_REFUSED,
+    END_STOP,
+    MAX_MALFORMED,
+    CallSink,
+    CallStart,
+    Track,
+)
 from voiceauth.transports.twilio.messages import (
     INBOUND,
     Connected,
@@ -54,13 +62,8 @@ TRANSPORT = "twilio"
 ROUTE = "/twilio/media"
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024
 """A 20 ms media message is about 300 bytes; 64 KiB leaves room for long customParameters."""
-MAX_MALFORMED = 20
-"""Bad messages tolerated on one stream before it is closed as broken."""
 START_TIMEOUT_S = 10.0
 """Twilio sends `start` right after `connected`; a socket without one is closed."""
-END_STOP = "stop"
-END_DISCONNECT = "disconnect"
-END_REFUSED = "refused"
 ANI_KEYS = ("ani", "from")
 DNIS_KEYS = ("dnis", "to")
 CUSTOMER_KEYS = ("customerId", "customer_id")

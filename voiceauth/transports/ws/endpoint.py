@@ -25,7 +25,15 @@ from voiceauth.api.keys import ApiKeys, Scope
 from voiceauth.audio.g711 import mulaw_decode
 from voiceauth.calls.metrics import CallMetrics
 from voiceauth.errors import CallError, CallRejected, MalformedFrame, UnknownCall
-from voiceauth.transports.base import SAMPLE_RATE, CallSink, CallStart
+from voiceauth.transports.base import (
+    END_DISCONNECT,
+    END_REFUSED,
+    END_STOP,
+    MAX_MALFORMED,
+    SAMPLE_RATE,
+    CallSink,
+    CallStart,
+)
 from voiceauth.transports.ws import socket
 from voiceauth.transports.ws.decimate import Decimator
 from voiceauth.transports.ws.messages import (
@@ -47,11 +55,7 @@ ROUTE = "/ws/calls"
 API_KEY_HEADER = "X-API-Key"
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024
 """2 s of 16 kHz mono PCM per binary frame; platforms usually send 20-100 ms."""
-MAX_MALFORMED = 20
 START_TIMEOUT_S = 10.0
-END_STOP = "stop"
-END_DISCONNECT = "disconnect"
-END_REFUSED = "refused"
 
 
 class _Fatal(Exception):
