@@ -58,6 +58,13 @@ class Settings(BaseModel):
     """The countermeasure calls run ("none" turns liveness off); see voiceauth.liveness."""
     cm_dir: Path | None = None
     """Its weights and calibration; default: the one shipped under `models/`."""
+    crm_url: str | None = None
+    """Caller-ID lookup in the operator's CRM for numbers not in the local table: a URL
+    template with {ani}, e.g. https://crm.example/api/customers?phone={ani}."""
+    crm_customer_field: str = "customer_id"
+    """Dotted path of the customer id in the CRM's JSON answer."""
+    crm_token: SecretStr | None = None
+    crm_timeout_s: float = Field(default=2.0, gt=0)
     max_calls: int = Field(default=500, ge=1)
     drain_timeout_s: float = Field(default=30.0, ge=0)
     # Knowledge factors and one-time codes (voiceauth.factors)

@@ -17,6 +17,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Collection
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -51,6 +52,12 @@ KEEP_RESULTS = 10_000
 Listener = Callable[[CallSnapshot], None]
 
 
+class Directory(Protocol):
+    """Where caller-IDs unknown locally are looked up (factors.directory.CrmDirectory)."""
+
+    async def customer_for(self, ani: str) -> str | None: ...
+
+
 class CallService:
     def __init__(
         self,
@@ -60,8 +67,10 @@ class CallService:
         max_calls: int = 500,
         batch_samples: int = BATCH_SAMPLES,
         keyed_attempts: int = KEYED_ATTEMPTS,
+        directory: Directory | None = None,
     ) -> None:
         self.keyed_attempts = keyed_attempts
+        self.directory = directory
         self._engine: CallEngine | None = None
         self.store = store
         self.metrics = metrics
@@ -250,14 +259,17 @@ class CallService:
         session.reasons = (session.claim.reason or "claim accepted: listening",)
 
     async def _by_phone(self, ani: str | None) -> str | None:
-        """The claim caller-ID makes: the customer registered with this number, if any."""
+        """The claim caller-ID makes: the customer registered with this number here, else the
+        one the operator's directory (CRM) names, if any."""
         if not ani:
             return None
         try:
             customer = await asyncio.to_thread(self.store.find_by_phone, ani)
         except InvalidRecord:
             return None  # an ANI that is not a valid E.164 number identifies no one
-        return None if customer is None else customer.id
+        if customer is not None:
+            return customer.id
+        return None if self.directory is None else await self.directory.customer_for(ani)
 
     def _lookup(self, customer_id: str, call_id: str) -> Claim:
         """What the store allows for this claim; consent is checked before the voiceprint is

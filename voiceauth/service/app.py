@@ -27,6 +27,7 @@ from voiceauth.calls.service import CallService
 from voiceauth.calls.webhook import WebhookNotifier
 from voiceauth.embeddings.base import Embedder
 from voiceauth.errors import ConfigError, VoiceauthError
+from voiceauth.factors.directory import CrmDirectory
 from voiceauth.factors.eid.outcome import EidStatus
 from voiceauth.factors.eid.routes import eid_router
 from voiceauth.factors.eid.service import EidCheck, eid_sessions
@@ -98,6 +99,19 @@ async def _cancel(task: asyncio.Task[None]) -> None:
         await task
 
 
+def crm(settings: Settings) -> CrmDirectory | None:
+    """The operator's CRM for caller-ID lookup, when one is configured."""
+    if settings.crm_url is None:
+        return None
+    token = settings.crm_token.get_secret_value() if settings.crm_token else None
+    return CrmDirectory(
+        settings.crm_url,
+        customer_field=settings.crm_customer_field,
+        token=token,
+        timeout_s=settings.crm_timeout_s,
+    )
+
+
 def webhook(settings: Settings) -> WebhookNotifier:
     if settings.webhook_url is None or settings.webhook_secret is None:
         raise ConfigError("a webhook needs both VOICEAUTH_WEBHOOK_URL and VOICEAUTH_WEBHOOK_SECRET")
@@ -121,7 +135,7 @@ def create_service_app(
     )
     app = create_app(settings, store, embedder=embedder, vad=vad, countermeasure=gate)
     metrics = CallMetrics()
-    service = CallService(store, metrics, max_calls=settings.max_calls)
+    service = CallService(store, metrics, max_calls=settings.max_calls, directory=crm(settings))
     app.state.calls = service
     app.state.rtp = None
     app.state.audiosocket = None

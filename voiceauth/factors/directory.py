@@ -1,0 +1,70 @@
+"""Caller-ID lookup in the operator's CRM over REST, for customers not in the local table.
+
+The URL is a template with `{ani}` (URL-quoted E.164 number); the customer id is read from
+the JSON answer at a dotted path (`customer.id`). A miss, an error, a timeout or an answer of
+another shape identifies nobody: the call goes on unclaimed (keypad entry or the
+unauthenticated path), and the failure is logged without the number.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from voiceauth.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT_S = 2.0
+"""A caller-ID lookup runs while the call is being set up; a slow CRM must not hold it."""
+
+
+class CrmDirectory:
+    def __init__(
+        self,
+        url_template: str,
+        *,
+        customer_field: str = "customer_id",
+        token: str | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
+        if "{ani}" not in url_template:
+            raise ConfigError(
+                "the CRM lookup URL must contain {ani}, e.g. https://crm/api?phone={ani}"
+            )
+        self._template = url_template
+        self._path = customer_field.split(".")
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._timeout_s = timeout_s
+
+    async def customer_for(self, ani: str) -> str | None:
+        """The customer id the CRM holds for this caller-ID, or None."""
+        url = self._template.format(ani=quote(ani, safe=""))
+        try:
+            async with httpx.AsyncClient(timeout=self._timeout_s) as client:
+                response = await client.get(url, headers=self._headers)
+        except httpx.HTTPError as exc:
+            log.warning("CRM lookup failed: %s", type(exc).__name__)
+            return None
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            log.warning("CRM lookup answered HTTP %d", response.status_code)
+            return None
+        try:
+            found = _at(response.json(), self._path)
+        except ValueError:
+            log.warning("CRM lookup answered something other than JSON")
+            return None
+        return found if isinstance(found, str) and found else None
+
+
+def _at(document: Any, path: list[str]) -> Any:
+    for key in path:
+        if not isinstance(document, dict):
+            return None
+        document = document.get(key)
+    return document
