@@ -58,6 +58,9 @@ class Settings(BaseModel):
     """The countermeasure calls run ("none" turns liveness off); see voiceauth.liveness."""
     cm_dir: Path | None = None
     """Its weights and calibration; default: the one shipped under `models/`."""
+    level_policy: Path | None = None
+    """Verification levels and routes per service line (YAML, reloaded on change); default:
+    the policy shipped in voiceauth/fusion/levels.yaml."""
     crm_url: str | None = None
     """Caller-ID lookup in the operator's CRM for numbers not in the local table: a URL
     template with {ani}, e.g. https://crm.example/api/customers?phone={ani}."""
@@ -138,6 +141,10 @@ class Settings(BaseModel):
     def model_files(self) -> Path:
         """Where calibrations, thresholds and the countermeasure are read from."""
         return self.models_dir or Path(__file__).resolve().parent.parent / "models"
+
+    @property
+    def level_policy_file(self) -> Path:
+        return self.level_policy or Path(__file__).resolve().parent / "fusion" / "levels.yaml"
 
     @property
     def countermeasure_dir(self) -> Path:

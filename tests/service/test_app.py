@@ -85,6 +85,8 @@ def test_a_call_shows_the_factors_it_passed(service_client: TestClient) -> None:
     results.record("f1", FactorResult("eid", True, datetime.now(UTC)))
     read = service_client.get("/calls/f1", headers=headers("desk")).json()
     assert read["factors_verified"] == ["eid"]
+    # no claimed customer: eID or not, the caller is not identified on this call
+    assert read["level"]["level"] == 0 and read["level"]["route"] == "agent_unauthenticated"
     assert service_client.app.state.eid is not None  # eID sessions run in the lifespan
 
 

@@ -34,6 +34,7 @@ from voiceauth.factors.eid.service import EidCheck, eid_sessions
 from voiceauth.factors.results import FactorResult
 from voiceauth.factors.routes import factors_router
 from voiceauth.factors.service import Factors
+from voiceauth.fusion.levels import PolicyFile
 from voiceauth.index.follow import StoreFollower
 from voiceauth.service import health, routes
 from voiceauth.service.liveness import call_liveness, enrolment_gate
@@ -205,6 +206,7 @@ def create_service_app(
     app.include_router(routes.desk)
     factors = Factors.from_settings(store, settings)
     app.state.factors = factors
+    app.state.levels = PolicyFile(settings.level_policy_file)
     app.state.eid = None
     app.include_router(factors_router(service, factors))
     app.include_router(

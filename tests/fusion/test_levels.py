@@ -1,0 +1,100 @@
+"""Verification levels and routes: every rule of the shipped policy, and its validation."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from voiceauth.errors import ConfigError
+from voiceauth.fusion.levels import Evidence, LevelPolicy, PolicyFile
+
+SHIPPED = Path(__file__).resolve().parents[2] / "voiceauth" / "fusion" / "levels.yaml"
+
+
+@pytest.fixture(scope="module")
+def policy() -> LevelPolicy:
+    return LevelPolicy.load(SHIPPED)
+
+
+@pytest.mark.parametrize(
+    ("evidence", "level", "route"),
+    [
+        (Evidence(), 0, "agent_unauthenticated"),
+        (Evidence(identified=True), 1, "step_up"),
+        (Evidence(identified=True, voice_match=True), 2, "agent_no_security_questions"),
+        (Evidence(identified=True, otp=True), 2, "agent_no_security_questions"),
+        (Evidence(identified=True, knowledge=True), 2, "agent_no_security_questions"),
+        (Evidence(identified=True, voice_match=True, knowledge=True), 3, "self_service"),
+        (Evidence(identified=True, eid=True), 4, "self_service"),
+        (Evidence(identified=True, eid=True, spoof=True), 0, "fraud_queue"),
+        (Evidence(identified=True, eid=True, watchlist_hit=True), 0, "fraud_queue"),
+    ],
+)
+def test_every_rule_of_the_shipped_policy(
+    policy: LevelPolicy, evidence: Evidence, level: int, route: str
+) -> None:
+    assessed = policy.assess(evidence)
+    assert (assessed.level, assessed.route) == (level, route)
+    assert assessed.reasons
+
+
+def test_voice_alone_never_reaches_the_top(policy: LevelPolicy) -> None:
+    top = policy.assess(Evidence(identified=True, voice_match=True, knowledge=True, otp=True))
+    assert top.level == 3  # without eID the top level stays out of reach
+
+
+def base() -> dict:
+    return yaml.safe_load(SHIPPED.read_text())
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d.pop("version"), "version: 1"),
+        (lambda d: d["lines"].pop("default"), "'default'"),
+        (lambda d: d["lines"]["default"]["levels"][0].update(all_of=["identified"]), "possession"),
+        (lambda d: d["lines"]["default"]["levels"][1].update(all_of=["telepathy"]), "telepathy"),
+        (lambda d: d["lines"]["default"]["routes"].pop(), "level 0"),
+        (lambda d: d["lines"]["default"].pop("fraud_route"), "fraud_route"),
+        (lambda d: d.update(service_lines={"+4680": "nope"}), "unknown line"),
+    ],
+)
+def test_bad_policies_are_refused_with_a_reason(edit: object, message: str) -> None:
+    document = base()
+    edit(document)  # type: ignore[operator]
+    with pytest.raises(ConfigError, match=message):
+        LevelPolicy.parse(document)
+
+
+def test_service_lines_by_dialled_number() -> None:
+    document = base()
+    strict = yaml.safe_load(yaml.safe_dump(document["lines"]["default"]))
+    strict["routes"] = [
+        {"min_level": 4, "route": "self_service"},
+        {"min_level": 0, "route": "agent"},
+    ]
+    document["lines"]["private_banking"] = strict
+    document["service_lines"] = {"+4680100": "private_banking"}
+    policy = LevelPolicy.parse(document)
+    evidence = Evidence(identified=True, voice_match=True, knowledge=True)
+    assert policy.assess(evidence, dnis="+4680100").route == "agent"
+    assert policy.assess(evidence, dnis="+4680999").route == "self_service"
+
+
+def test_hot_reload_keeps_the_last_good_policy(tmp_path: Path) -> None:
+    path = tmp_path / "levels.yaml"
+    path.write_text(SHIPPED.read_text())
+    live = PolicyFile(path)
+    evidence = Evidence(identified=True)
+    assert live.current().assess(evidence).route == "step_up"
+    edited = base()
+    edited["lines"]["default"]["routes"][2]["route"] = "ask_for_pin"
+    path.write_text(yaml.safe_dump(edited))
+    os.utime(path, ns=(1, 1))  # a new modification time, however fast the test runs
+    assert live.current().assess(evidence).route == "ask_for_pin"
+    path.write_text("version: 2")
+    os.utime(path, ns=(2, 2))
+    assert live.current().assess(evidence).route == "ask_for_pin"
