@@ -81,6 +81,7 @@ class CallSession:
     ended: bool = False
     end_reason: str | None = None
     _inbox: list[npt.NDArray[np.int16]] = field(default_factory=list)
+    _inbox_samples: int = 0
     _first_arrival: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -95,12 +96,13 @@ class CallSession:
                 self._first_arrival = time.monotonic()
             self._inbox.append(pcm)
             self.audio_samples += len(pcm)
-            return sum(len(chunk) for chunk in self._inbox)
+            self._inbox_samples += len(pcm)
+            return self._inbox_samples
 
     def take(self) -> float | None:
         """Move queued frames into the VAD (engine side); returns the oldest frame's arrival."""
         with self._lock:
-            chunks, self._inbox = self._inbox, []
+            chunks, self._inbox, self._inbox_samples = self._inbox, [], 0
             arrival, self._first_arrival = self._first_arrival, None
         if chunks:
             self.vad.push(pcm16_to_float(np.concatenate(chunks)))

@@ -37,7 +37,7 @@ from voiceauth.factors.service import Factors
 from voiceauth.fusion.levels import PolicyFile
 from voiceauth.index.follow import StoreFollower
 from voiceauth.service import health, routes
-from voiceauth.service.liveness import call_liveness, enrolment_gate
+from voiceauth.service.liveness import enrolment_gate, liveness_for, load_countermeasure
 from voiceauth.service.models import call_scoring
 from voiceauth.settings import Settings
 from voiceauth.store import VoiceprintStore
@@ -131,9 +131,12 @@ def create_service_app(
 ) -> FastAPI:
     if settings.webhook_url:
         webhook(settings)  # a half-configured webhook stops the start, not the first call
-    gate = (
-        None if settings.cm == "none" else enrolment_gate(settings.cm, settings.countermeasure_dir)
+    detector = (
+        None
+        if settings.cm == "none"
+        else load_countermeasure(settings.cm, settings.countermeasure_dir)
     )
+    gate = None if detector is None else enrolment_gate(detector)
     app = create_app(settings, store, embedder=embedder, vad=vad, countermeasure=gate)
     metrics = CallMetrics()
     service = CallService(store, metrics, max_calls=settings.max_calls, directory=crm(settings))
@@ -149,14 +152,8 @@ def create_service_app(
             api: ApiState = app.state.voiceauth
             voice_model = f"{api.embedder.embedder_id}@{api.embedder.version}"
             checks = liveness
-            if checks is None and settings.cm != "none":
-                checks = await asyncio.to_thread(
-                    call_liveness,
-                    settings.cm,
-                    settings.countermeasure_dir,
-                    settings.model_files,
-                    voice_model,
-                )
+            if checks is None and detector is not None:
+                checks = liveness_for(detector, settings.model_files, voice_model)
             engine = await asyncio.to_thread(build_engine, api, settings, liveness=checks)
             service.attach(engine)
             async with contextlib.AsyncExitStack() as stack:

@@ -9,6 +9,7 @@ are judged by their own thresholds (`calls.decision`).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from voiceauth.calls.engine import Liveness
@@ -21,6 +22,7 @@ from voiceauth.liveness.base import (
 )
 from voiceauth.liveness.gate import SpoofGate
 from voiceauth.liveness.streaming import StreamingLiveness
+from voiceauth.scoring.calibration import Calibration
 
 log = logging.getLogger(__name__)
 
@@ -39,30 +41,46 @@ def find_fusion(folder: Path, voice_model: str, cm_model: str) -> SpoofAwareFusi
     return None
 
 
-def call_liveness(name: str, cm_dir: Path, models_dir: Path, voice_model: str) -> Liveness:
-    """Load countermeasure `name` from `cm_dir` for calls, with its calibration and fusion."""
-    cm: Countermeasure = create_countermeasure(name, weights_dir=cm_dir)
-    calibration = load_countermeasure_calibration(cm, cm_dir)
-    cm_model = f"{cm.cm_id}@{cm.version}"
-    fusion = find_fusion(models_dir / "fusion", voice_model, cm_model)
+@dataclass(frozen=True, slots=True)
+class LoadedCountermeasure:
+    """A countermeasure with its calibration, loaded once for enrolment and for calls."""
+
+    cm: Countermeasure
+    calibration: Calibration
+
+    @property
+    def model(self) -> str:
+        return f"{self.cm.cm_id}@{self.cm.version}"
+
+
+def load_countermeasure(name: str, cm_dir: Path) -> LoadedCountermeasure:
+    cm = create_countermeasure(name, weights_dir=cm_dir)
+    return LoadedCountermeasure(cm, load_countermeasure_calibration(cm, cm_dir))
+
+
+def liveness_for(loaded: LoadedCountermeasure, models_dir: Path, voice_model: str) -> Liveness:
+    """Calls' liveness streams of a loaded countermeasure, with the fusion fitted for it."""
+    fusion = find_fusion(models_dir / "fusion", voice_model, loaded.model)
     if fusion is None:
         log.warning(
             "no fusion fitted for %s with %s: voice and liveness judged apart",
             voice_model,
-            cm_model,
+            loaded.model,
         )
     return Liveness(
-        new_stream=lambda: StreamingLiveness(cm, calibration),
-        sample_rate=cm.sample_rate,
+        new_stream=lambda: StreamingLiveness(loaded.cm, loaded.calibration),
+        sample_rate=loaded.cm.sample_rate,
         fusion=fusion,
     )
 
 
-def enrolment_gate(name: str, cm_dir: Path, *, threshold: float = ENROL_LIVE_LLR) -> SpoofGate:
+def call_liveness(name: str, cm_dir: Path, models_dir: Path, voice_model: str) -> Liveness:
+    """Load countermeasure `name` from `cm_dir` for calls, with its calibration and fusion."""
+    return liveness_for(load_countermeasure(name, cm_dir), models_dir, voice_model)
+
+
+def enrolment_gate(loaded: LoadedCountermeasure, *, threshold: float = ENROL_LIVE_LLR) -> SpoofGate:
     """The countermeasure in front of enrolment: no voiceprint from speech it does not find at
     least as likely live as not (stricter than a call's `spoof` verdict: a voiceprint made
     from a clone would let the clone in on every later call)."""
-    cm = create_countermeasure(name, weights_dir=cm_dir)
-    return SpoofGate(
-        cm, threshold=threshold, calibration=load_countermeasure_calibration(cm, cm_dir)
-    )
+    return SpoofGate(loaded.cm, threshold=threshold, calibration=loaded.calibration)
