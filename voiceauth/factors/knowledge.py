@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +29,9 @@ from voiceauth.factors.normalise import normalise_answer, normalise_dob, normali
 from voiceauth.store import audit
 from voiceauth.store.core import StoreCore, customer_row
 from voiceauth.store.tables import CustomerRow, FactorCounterRow, KnowledgeFactorRow
+
+if TYPE_CHECKING:  # metrics imports this module's vocabulary
+    from voiceauth.factors.metrics import FactorMetrics
 
 LABEL_LENGTH = 64
 
@@ -104,10 +108,12 @@ class KnowledgeFactors:
         *,
         hasher: SecretHasher | None = None,
         limits: AttemptLimits | None = None,
+        metrics: FactorMetrics | None = None,
     ) -> None:
         self._store = store
         self._hasher = hasher or SecretHasher()
         self.limits = limits or AttemptLimits()
+        self._metrics = metrics
 
     def set_factor(
         self,
@@ -238,4 +244,7 @@ class KnowledgeFactors:
                         "until": (now + (self.limits.lockout)).isoformat(timespec="seconds"),
                     },
                 )
-            return KnowledgeCheck(outcome, tuple(newly_locked))
+            check = KnowledgeCheck(outcome, tuple(newly_locked))
+        if self._metrics is not None:  # once committed: a rolled-back attempt never happened
+            self._metrics.knowledge(kind, check)
+        return check

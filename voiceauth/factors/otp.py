@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -28,6 +29,9 @@ from voiceauth.factors.notifier import CHANNELS, Channel, Message, Notifier, Not
 from voiceauth.store import audit, validate
 from voiceauth.store.core import StoreCore, customer_row
 from voiceauth.store.tables import CustomerRow, OtpCodeRow, OtpDestinationRow
+
+if TYPE_CHECKING:  # metrics imports this module's vocabulary
+    from voiceauth.factors.metrics import FactorMetrics
 
 CODE_DIGITS = 6
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
@@ -48,6 +52,10 @@ class SendOutcome(StrEnum):
     SENT = "sent"
     NO_DESTINATION = "no_destination"
     LIMIT = "limit"
+
+
+UNDELIVERED = "undelivered"
+"""A send whose notifier failed (the code is burnt): raised as NotifierError, counted as this."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +91,7 @@ class OneTimeCodes:
         notifiers: Mapping[str, Notifier],
         settings: OtpSettings | None = None,
         text: str = "Your verification code is {code}. It expires in {minutes} minutes.",
+        metrics: FactorMetrics | None = None,
     ) -> None:
         if len(key) < 16:
             raise InvalidRecord("OTP key: need at least 16 bytes")
@@ -91,6 +100,11 @@ class OneTimeCodes:
         self._notifiers = dict(notifiers)
         self.settings = settings or OtpSettings()
         self._text = text
+        self._metrics = metrics
+
+    def _count(self, event: str) -> None:
+        if self._metrics is not None:
+            self._metrics.otp(event)
 
     def _digest(self, code_id: str, customer_id: str, call_id: str, code: str) -> str:
         message = "\x1f".join((code_id, customer_id, call_id, code)).encode()
@@ -147,6 +161,7 @@ class OneTimeCodes:
                         customer_id=customer_id,
                         details={"call_id": call_id, "outcome": outcome.value},
                     )
+                self._count(outcome)
                 return outcome
             cid, address = found.customer_id, found.address
             channel: Channel = "sms" if found.channel == "sms" else "email"
@@ -191,7 +206,9 @@ class OneTimeCodes:
                     customer_id=cid,
                     details={"call_id": call_id, "code_id": code_id, "channel": channel},
                 )
+            self._count(UNDELIVERED)
             raise
+        self._count(SendOutcome.SENT)
         return SendOutcome.SENT
 
     def check(self, customer_id: str | None, code: str, *, call_id: str, actor: str) -> OtpOutcome:
@@ -238,7 +255,8 @@ class OneTimeCodes:
                         "outcome": outcome.value,
                     },
                 )
-            return outcome
+        self._count(outcome)
+        return outcome
 
 
 def _sent(session: Session, customer_id: str, call_id: str) -> int:

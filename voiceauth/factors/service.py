@@ -9,6 +9,7 @@ from datetime import timedelta
 from voiceauth.factors.hashing import SecretHasher
 from voiceauth.factors.knowledge import KnowledgeFactors
 from voiceauth.factors.limits import AttemptLimits
+from voiceauth.factors.metrics import FactorMetrics
 from voiceauth.factors.notifier import Notifier
 from voiceauth.factors.otp import OneTimeCodes, OtpSettings
 from voiceauth.factors.results import CallFactors
@@ -50,6 +51,8 @@ class Factors:
     knowledge: KnowledgeFactors
     codes: OneTimeCodes
     results: CallFactors = field(default_factory=CallFactors)
+    metrics: FactorMetrics | None = None
+    """Also handed to the eID sessions, so that every factor counts in one registry."""
 
     @classmethod
     def from_settings(
@@ -59,6 +62,7 @@ class Factors:
         *,
         hasher: SecretHasher | None = None,
         notifiers: dict[str, Notifier] | None = None,
+        metrics: FactorMetrics | None = None,
     ) -> Factors:
         key = (
             settings.otp_key.get_secret_value().encode()
@@ -71,11 +75,13 @@ class Factors:
             max_sends=settings.knowledge_attempts_per_call,
         )
         return cls(
-            KnowledgeFactors(store, hasher=hasher, limits=limits_from(settings)),
+            KnowledgeFactors(store, hasher=hasher, limits=limits_from(settings), metrics=metrics),
             OneTimeCodes(
                 store,
                 key=key,
                 notifiers=notifiers_from(settings) if notifiers is None else notifiers,
                 settings=otp,
+                metrics=metrics,
             ),
+            metrics=metrics,
         )

@@ -31,6 +31,7 @@ from voiceauth.factors.directory import CrmDirectory
 from voiceauth.factors.eid.outcome import EidStatus
 from voiceauth.factors.eid.routes import eid_router
 from voiceauth.factors.eid.service import EidCheck, eid_sessions
+from voiceauth.factors.metrics import FactorMetrics
 from voiceauth.factors.results import FactorResult
 from voiceauth.factors.routes import factors_router
 from voiceauth.factors.service import Factors
@@ -163,7 +164,11 @@ def create_service_app(
                     await stack.enter_async_context(notifier.running())
                 await stack.enter_async_context(service.running())
                 app.state.eid = await stack.enter_async_context(
-                    eid_sessions(settings, on_result=_recorder(app.state.factors))
+                    eid_sessions(
+                        settings,
+                        on_result=_recorder(app.state.factors),
+                        metrics=app.state.factors.metrics,
+                    )
                 )
                 follower = StoreFollower(store, api.cohort, api.watchlist, actor=FOLLOWER)
                 stack.push_async_callback(
@@ -201,7 +206,7 @@ def create_service_app(
     app.include_router(health.router)
     app.include_router(routes.router)
     app.include_router(routes.desk)
-    factors = Factors.from_settings(store, settings)
+    factors = Factors.from_settings(store, settings, metrics=FactorMetrics(metrics.registry))
     app.state.factors = factors
     app.state.levels = PolicyFile(settings.level_policy_file)
     app.state.eid = None

@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 from joserfc.jwk import ECKey, RSAKey
@@ -30,6 +30,9 @@ from voiceauth.factors.eid.bankid import BankIdClient, CallInitiator, Hint, mtls
 from voiceauth.factors.eid.ciba import CibaClient, CibaConfig, CibaRequest
 from voiceauth.factors.eid.outcome import EidError, EidResult, EidStatus
 from voiceauth.settings import Settings
+
+if TYPE_CHECKING:  # metrics imports this module's vocabulary
+    from voiceauth.factors.metrics import FactorMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +71,7 @@ class EidSessions:
         default_method: Method | None = None,
         call_initiator: CallInitiator = "user",
         on_result: Callable[[EidCheck], None] | None = None,
+        metrics: FactorMetrics | None = None,
         clock: Callable[[], float] = time.time,
         keep: int = KEEP_CALLS,
     ) -> None:
@@ -80,6 +84,7 @@ class EidSessions:
         self.default_method = default_method or next(iter(self._clients), None)
         self._initiator = call_initiator
         self._on_result = on_result
+        self._metrics = metrics
         self._clock = clock
         self._keep = keep
         self._checks: OrderedDict[str, EidCheck] = OrderedDict()
@@ -203,6 +208,8 @@ class EidSessions:
             "eID check ended",
             extra={"call_id": check.call_id, "method": check.method, "status": result.status},
         )
+        if self._metrics is not None:
+            self._metrics.eid(final)
         if self._on_result is not None:
             self._on_result(final)
         return final
@@ -224,7 +231,10 @@ def _client_key(path: Path) -> RSAKey | ECKey:
 
 @contextlib.asynccontextmanager
 async def eid_sessions(
-    settings: Settings, *, on_result: Callable[[EidCheck], None] | None = None
+    settings: Settings,
+    *,
+    on_result: Callable[[EidCheck], None] | None = None,
+    metrics: FactorMetrics | None = None,
 ) -> AsyncIterator[EidSessions]:
     """The configured providers' clients and the sessions, for the service's lifespan."""
     async with contextlib.AsyncExitStack() as stack:
@@ -262,6 +272,7 @@ async def eid_sessions(
             default_method=settings.eid_method,
             call_initiator=settings.bankid_call_initiator,
             on_result=on_result,
+            metrics=metrics,
         )
         stack.push_async_callback(sessions.aclose)
         yield sessions
