@@ -25,6 +25,7 @@ from voiceauth.calls.engine import CallEngine, Liveness
 from voiceauth.calls.metrics import CallMetrics
 from voiceauth.calls.service import CallService
 from voiceauth.calls.webhook import WebhookNotifier
+from voiceauth.desk import desk_router
 from voiceauth.embeddings.base import Embedder
 from voiceauth.errors import ConfigError, VoiceauthError
 from voiceauth.factors.directory import CrmDirectory
@@ -206,6 +207,7 @@ def create_service_app(
     app.include_router(health.router)
     app.include_router(routes.router)
     app.include_router(routes.desk)
+    app.include_router(desk_router())
     factors = Factors.from_settings(store, settings, metrics=FactorMetrics(metrics.registry))
     app.state.factors = factors
     app.state.levels = PolicyFile(settings.level_policy_file)
