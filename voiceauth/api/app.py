@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from voiceauth.api import errors
+from voiceauth.api import errors, reports
 from voiceauth.api.keys import ApiKeys
 from voiceauth.api.routes import router
 from voiceauth.api.state import DEFAULT_MAX_UPLOAD_BYTES, ApiState
@@ -122,4 +122,5 @@ def create_app(
     )
     errors.install(app)
     app.include_router(router)
+    app.include_router(reports.router)
     return app

@@ -6,6 +6,7 @@ from voiceauth.cli import (
     eval_cm,
     evaluate,
     models,
+    report,
     serve,
     simulate,
     store,

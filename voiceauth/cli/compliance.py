@@ -47,9 +47,12 @@ def audit_verify(
 
 @retention_app.command("run")
 def retention_run(
-    days: Annotated[int, typer.Option(min=1, help="delete voiceprints unused this many days")],
+    days: Annotated[
+        int,
+        typer.Option(min=1, help="delete voiceprints unused, and call outcomes older, this long"),
+    ],
 ) -> None:
-    """Delete voiceprints not used for DAYS days; each deletion and the run are audited."""
+    """Delete voiceprints not used for DAYS days and older call outcomes; audited."""
     try:
         with open_store(load_settings()) as store:
             report = store.run_retention(unused_days=days, actor="cli:retention")
@@ -57,5 +60,6 @@ def retention_run(
         fail(str(exc))
     typer.echo(
         f"deleted {len(report.expired)} voiceprints unused since "
-        f"{report.unused_since.isoformat(timespec='seconds')}"
+        f"{report.unused_since.isoformat(timespec='seconds')}, and "
+        f"{report.call_outcomes_deleted} call outcomes of calls started before then"
     )

@@ -117,7 +117,9 @@ class ChainHead:
 
 @dataclass(frozen=True, slots=True)
 class RetentionReport:
-    """Which voiceprints a retention run deleted: (customer id, model) pairs."""
+    """Which voiceprints a retention run deleted, (customer id, model) pairs, and how many
+    call outcomes."""
 
     unused_since: datetime
     expired: tuple[tuple[str, str], ...]
+    call_outcomes_deleted: int = 0

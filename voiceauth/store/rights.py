@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
 from voiceauth.errors import InvalidRecord
-from voiceauth.store import audit
+from voiceauth.store import audit, outcomes
 from voiceauth.store.clock import utc
 from voiceauth.store.core import StoreCore, customer_row
 from voiceauth.store.records import ErasureReport, RetentionReport
@@ -221,17 +221,20 @@ class RightsOps(StoreCore):
             return exported
 
     def purge_unused_voiceprints(self, *, unused_since: datetime, actor: str) -> RetentionReport:
-        """Delete voiceprints not used (nor saved) since `unused_since`.
+        """Delete voiceprints not used (nor saved) since `unused_since`, and call outcomes of
+        calls started before it.
 
         Storage limitation (Art. 5(1)(e)): a voiceprint nobody verifies against any more has
-        no purpose left. Each deletion is audited under its customer, and the run itself once
-        (so the log shows the job ran even when it found nothing).
+        no purpose left, nor has a call's outcome once it is older than the retention period.
+        Each voiceprint deletion is audited under its customer, and the run itself once (so
+        the log shows the job ran even when it found nothing).
         """
         cutoff, now = utc(unused_since), self.now()
         with self.transaction() as session:
             rows = expired_voiceprints(session, cutoff)
             expired = tuple((r.customer_id, r.model) for r in rows)
             delete_voiceprint_rows(session, [r.id for r in rows])
+            outcomes_deleted = outcomes.delete_started_before(session, cutoff)
             # Audit after every row change: the audit lock is always taken last (no deadlock).
             since = cutoff.isoformat(timespec="seconds")
             for customer_id, model in expired:
@@ -249,12 +252,17 @@ class RightsOps(StoreCore):
                 actor=actor,
                 action="retention.run",
                 customer_id=None,
-                details={"unused_since": since, "voiceprints_deleted": len(expired)},
+                details={
+                    "unused_since": since,
+                    "voiceprints_deleted": len(expired),
+                    "call_outcomes_deleted": outcomes_deleted,
+                },
             )
-            return RetentionReport(cutoff, expired)
+            return RetentionReport(cutoff, expired, outcomes_deleted)
 
     def run_retention(self, *, unused_days: int, actor: str) -> RetentionReport:
-        """The retention job: delete voiceprints unused for `unused_days` days (>= 1)."""
+        """The retention job: delete voiceprints unused, and call outcomes older than,
+        `unused_days` days (>= 1)."""
         if unused_days < 1:
             raise InvalidRecord(f"retention: unused_days must be >= 1, got {unused_days}")
         return self.purge_unused_voiceprints(

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Float,
     ForeignKey,
     Index,
@@ -32,6 +33,9 @@ MODEL_LENGTH = 128
 """`embedder_id@version` strings."""
 E164_LENGTH = 16
 """'+' and at most 15 digits (ITU-T E.164)."""
+CALL_ID_LENGTH = 128
+"""A platform's call id (Twilio CallSid, AudioHook conversation id, SIP Call-ID) or dialled
+number (E.164, or a SIP URI)."""
 
 
 class Base(DeclarativeBase):
@@ -207,3 +211,26 @@ class OtpCodeRow(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     failures: Mapped[int] = mapped_column(Integer)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+# -- calls (voiceauth.reporting): what is kept of each finished call, for the KPI report ------
+
+
+class CallOutcomeRow(Base):
+    """One finished call's result (`reporting.CallOutcome`): no customer id, no biometrics."""
+
+    __tablename__ = "call_outcomes"
+
+    call_id: Mapped[str] = mapped_column(String(CALL_ID_LENGTH), primary_key=True)
+    transport: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    ended_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    dnis: Mapped[str | None] = mapped_column(String(CALL_ID_LENGTH))
+    identified: Mapped[bool] = mapped_column(Boolean)
+    voice_state: Mapped[str] = mapped_column(String(16))
+    level: Mapped[int] = mapped_column(Integer)
+    route: Mapped[str] = mapped_column(String(64))
+    factors_verified: Mapped[list[str]] = mapped_column(JSON)
+    verified_after_s: Mapped[float | None] = mapped_column(Float)
+    decided_after_speech_s: Mapped[float | None] = mapped_column(Float)
+    end_reason: Mapped[str | None] = mapped_column(String(200))

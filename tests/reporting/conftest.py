@@ -1,0 +1,13 @@
+"""Reporting fixtures: the store tests' databases (SQLite and PostgreSQL) and the API client."""
+
+from __future__ import annotations
+
+from api.conftest import client  # noqa: F401  (fixtures re-used from the API tests)
+from store.conftest import (  # noqa: F401  (fixtures re-used from the store tests)
+    clock,
+    database,
+    keyring,
+    postgres,
+    sqlite_template,
+    store,
+)
