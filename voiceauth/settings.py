@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from voiceauth.audio.channel import Channel
 from voiceauth.errors import ConfigError
+from voiceauth.fusion.levels import DEFAULT_POLICY
 
 EmbedderName = Literal["auto", "ecapa", "ge2e"]
 ENV_PREFIX = "VOICEAUTH_"
@@ -144,7 +145,7 @@ class Settings(BaseModel):
 
     @property
     def level_policy_file(self) -> Path:
-        return self.level_policy or Path(__file__).resolve().parent / "fusion" / "levels.yaml"
+        return self.level_policy or DEFAULT_POLICY
 
     @property
     def countermeasure_dir(self) -> Path:

@@ -7,12 +7,15 @@ import asyncio
 
 import numpy as np
 import pytest
+import yaml
 
+from voiceauth.calls.assess import CallAssessor
 from voiceauth.calls.engine import CallEngine
 from voiceauth.calls.metrics import CallMetrics
 from voiceauth.calls.service import CallService
 from voiceauth.calls.snapshot import CallSnapshot, VoiceState
 from voiceauth.errors import CallExists, CallRejected, UnknownCall
+from voiceauth.fusion.levels import DEFAULT_POLICY, LevelPolicy
 from voiceauth.store import VoiceprintStore
 from voiceauth.transports.base import CallStart, Track
 
@@ -173,11 +176,19 @@ def test_live_updates_reach_subscribers(
 def test_a_keyed_customer_number_claims_the_call(
     enrolled: VoiceprintStore, engine: CallEngine
 ) -> None:
+    """On a line whose policy allows two tries and no caller-ID lookup (shared phones)."""
+    document = yaml.safe_load(DEFAULT_POLICY.read_text())
+    document["lines"]["default"]["identify"] = {"ani_lookup": False, "keyed_attempts": 2}
+    policy = LevelPolicy.parse(document)
+    enrolled.add_customer(actor="test", customer_id="owner", phones=["+4670111222"])
+
     async def run() -> tuple[CallSnapshot, CallSnapshot]:
-        service = CallService(enrolled, CallMetrics(), keyed_attempts=2)
+        assessor = CallAssessor(policy=lambda: policy)
+        service = CallService(enrolled, CallMetrics(), assessor=assessor)
         service.attach(engine)
         async with service.running():
-            await service.start(CallStart("k", "test"))
+            await service.start(CallStart("k", "test", ani="+4670111222"))
+            assert service.snapshot("k").customer_id is None  # the phone is not the caller
             for digit in "999#p225#":  # "p" is no key, but the digits are only compared
                 await service.dtmf("k", digit)
             keyed = service.snapshot("k")

@@ -27,17 +27,23 @@ WALK_IN = "walk-in"
 """A customer on file who has not consented to voice biometrics."""
 
 
-@pytest.fixture(scope="module")
-def desk_server(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Iterator[Served]:
-    """The service with the countermeasure on, p225 enrolled from files 3.. (files 0-2 are
-    their calls), and the walk-in customer without consent."""
-    settings = {
-        "VOICEAUTH_HOME": str(tmp_path_factory.mktemp("desk")),
+def server_settings(home: Path, **extra: str) -> dict[str, str]:
+    """A fresh service under `home` with the test keys, and these VOICEAUTH_* additions."""
+    return {
+        "VOICEAUTH_HOME": str(home),
         "VOICEAUTH_KEYS": f"k1:{generate_key()}",
         "VOICEAUTH_API_KEYS": ",".join(LINES),
         "VOICEAUTH_AUDIOSOCKET_PORT": "0",
         "VOICEAUTH_DRAIN_TIMEOUT_S": "0",
+        **{f"VOICEAUTH_{name.upper()}": value for name, value in extra.items()},
     }
+
+
+@pytest.fixture(scope="module")
+def desk_server(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Iterator[Served]:
+    """The service with the countermeasure on, p225 enrolled from files 3.. (files 0-2 are
+    their calls), and the walk-in customer without consent."""
+    settings = server_settings(tmp_path_factory.mktemp("desk"))
     with serve(settings) as served, httpx.Client(base_url=served.base, headers=DESK) as http:
         for customer in ("p225", WALK_IN):
             http.post("/customers", json={"customer_id": customer}).raise_for_status()

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from voiceauth.errors import ConfigError
-from voiceauth.fusion.levels import Evidence, LevelPolicy, PolicyFile
+from voiceauth.fusion.levels import Evidence, Identification, LevelPolicy, PolicyFile
 
 SHIPPED = Path(__file__).resolve().parents[2] / "voiceauth" / "fusion" / "levels.yaml"
 
@@ -60,6 +60,9 @@ def base() -> dict:
         (lambda d: d["lines"]["default"]["routes"].pop(), "level 0"),
         (lambda d: d["lines"]["default"].pop("fraud_route"), "fraud_route"),
         (lambda d: d.update(service_lines={"+4680": "nope"}), "unknown line"),
+        (lambda d: d["lines"]["default"].update(identify={"pin": 1}), "may set only"),
+        (lambda d: d["lines"]["default"].update(identify={"ani_lookup": "yes"}), "true or false"),
+        (lambda d: d["lines"]["default"].update(identify={"keyed_attempts": 99}), "0 to 10"),
     ],
 )
 def test_bad_policies_are_refused_with_a_reason(edit: object, message: str) -> None:
@@ -82,6 +85,19 @@ def test_service_lines_by_dialled_number() -> None:
     evidence = Evidence(identified=True, voice_match=True, knowledge=True)
     assert policy.assess(evidence, dnis="+4680100").route == "agent"
     assert policy.assess(evidence, dnis="+4680999").route == "self_service"
+
+
+def test_identification_per_service_line() -> None:
+    document = base()
+    shared = yaml.safe_load(yaml.safe_dump(document["lines"]["default"]))
+    document["lines"]["shared_phones"] = {
+        **shared,
+        "identify": {"ani_lookup": False, "keyed_attempts": 1},
+    }
+    document["service_lines"] = {"+4680200": "shared_phones"}
+    policy = LevelPolicy.parse(document)
+    assert policy.line_for("+4680200").identify == Identification(False, 1)
+    assert policy.line_for(None).identify == Identification(True, 3)
 
 
 def test_hot_reload_keeps_the_last_good_policy(tmp_path: Path) -> None:

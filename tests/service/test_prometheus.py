@@ -101,7 +101,7 @@ def value(base: str, promql: str) -> float:
     return found
 
 
-def test_prometheus_scrapes_calls_checks_and_lockouts(tmp_path: Path) -> None:
+def test_prometheus_scrapes_calls_checks_lockouts_and_outcomes(tmp_path: Path) -> None:
     settings = {
         "VOICEAUTH_HOME": str(tmp_path / "home"),
         "VOICEAUTH_KEYS": f"k1:{generate_key()}",
@@ -139,3 +139,7 @@ def test_prometheus_scrapes_calls_checks_and_lockouts(tmp_path: Path) -> None:
         }
         assert value(p, 'sum(voiceauth_calls_total{transport="api"})') == 1
         assert value(p, "voiceauth_active_calls") == 0
+        assert query(p, "sum by (level, route) (voiceauth_call_outcomes_total)") == {
+            (("level", "1"), ("route", "step_up")): 1,  # identified, nothing verified
+        }
+        assert value(p, "sum(voiceauth_countermeasure_rejections_total)") == 0

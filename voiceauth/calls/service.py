@@ -17,11 +17,14 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Collection
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from voiceauth.calls.assess import CallAssessor
 from voiceauth.calls.engine import CallEngine, Update
 from voiceauth.calls.metrics import CallMetrics
 from voiceauth.calls.session import CallSession, Claim, VoiceEvidence
@@ -33,7 +36,10 @@ from voiceauth.errors import (
     InvalidRecord,
     UnknownCall,
     UnknownCustomer,
+    VoiceauthError,
 )
+from voiceauth.fusion.levels import VERIFIED_LEVEL
+from voiceauth.reporting.outcome import CallOutcome
 from voiceauth.store import VoiceprintStore
 from voiceauth.transports.base import CallStart, Track
 
@@ -43,9 +49,9 @@ ACTOR = "system:call-service"
 BATCH_SAMPLES = 1024
 """128 ms of new audio wakes the worker: VAD windows are 32 ms, and fewer, larger passes
 batch better across calls, while this bounds the latency it adds."""
-KEYED_ATTEMPTS = 3
-"""Tries at keying a customer number before the call goes the unauthenticated way."""
 UNIDENTIFIED = "customer number not recognised: route to an agent unidentified"
+KEYED_WAIT_S = 3.0
+"""How long a request for the caller's keypad entry waits for its closing `#`."""
 KEEP_RESULTS = 10_000
 """Ended calls whose final snapshot stays readable (GET /calls/{id}) after the call."""
 
@@ -58,6 +64,32 @@ class Directory(Protocol):
     async def customer_for(self, ani: str) -> str | None: ...
 
 
+def outcome_of(final: CallSnapshot) -> CallOutcome:
+    """What reports keep of an ended call: no customer, no scores."""
+    assessed = final.assessment
+    return CallOutcome(
+        call_id=final.call_id,
+        transport=final.transport,
+        started_at=final.started_at or datetime.now(UTC),
+        ended_at=datetime.now(UTC),
+        dnis=final.dnis,
+        identified=final.customer_id is not None,
+        voice_state=final.voice_state.value,
+        level=assessed.level if assessed else 0,
+        route=assessed.route if assessed else "",
+        factors_verified=final.factors_verified,
+        verified_after_s=final.verified_after_s,
+        decided_after_speech_s=final.decided_after_speech_s,
+        end_reason=final.end_reason,
+    )
+
+
+class OutcomeStore(Protocol):
+    """Where finished calls' outcomes go (the store's `record_outcome`)."""
+
+    def record_outcome(self, outcome: CallOutcome) -> None: ...
+
+
 class CallService:
     def __init__(
         self,
@@ -66,11 +98,13 @@ class CallService:
         *,
         max_calls: int = 500,
         batch_samples: int = BATCH_SAMPLES,
-        keyed_attempts: int = KEYED_ATTEMPTS,
         directory: Directory | None = None,
+        assessor: CallAssessor | None = None,
+        outcomes: OutcomeStore | None = None,
     ) -> None:
-        self.keyed_attempts = keyed_attempts
         self.directory = directory
+        self.assess = assessor if assessor is not None else CallAssessor()
+        self.outcomes = outcomes
         self._engine: CallEngine | None = None
         self.store = store
         self.metrics = metrics
@@ -109,10 +143,14 @@ class CallService:
         self._results.pop(start.call_id, None)
         self.metrics.calls.labels(start.transport).inc()
         self.metrics.active_calls.set(len(self._sessions))
-        customer_id = start.customer_id or await self._by_phone(start.ani)
+        identify = self.assess.policy().line_for(start.dnis).identify
+        session.keyed_limit = identify.keyed_attempts
+        customer_id = start.customer_id
+        if customer_id is None and identify.ani_lookup:
+            customer_id = await self._by_phone(start.ani)
         if customer_id:
             await self._claim(session, customer_id)
-        self._publish(session.snapshot())
+        self._publish(session)
 
     async def audio(self, call_id: str, track: Track, pcm: npt.NDArray[np.int16]) -> None:
         session = self._open(call_id)
@@ -124,22 +162,36 @@ class CallService:
             self._wake.set()
 
     async def dtmf(self, call_id: str, digit: str) -> None:
-        """Keypad digits; before any claim, digits ended by `#` are a customer number."""
+        """Keypad digits ended by `#`: before any claim a customer number, after it an entry
+        kept for the IVR to have checked as a PIN (`keyed`)."""
         session = self._open(call_id)
         session.dtmf += digit
-        if digit != "#" or session.claim is not None:
+        if digit != "#":
+            return
+        if session.claim is not None:
+            session.keyed, session.dtmf = session.dtmf[:-1], ""
             return
         number, session.dtmf = session.dtmf[:-1], ""
-        if session.keyed_attempts >= self.keyed_attempts:
+        if session.keyed_attempts >= session.keyed_limit:
             return
         session.keyed_attempts += 1
         if number and await self._known(number):
             await self._claim(session, number)
-        elif session.keyed_attempts >= self.keyed_attempts:
+        elif session.keyed_attempts >= session.keyed_limit:
             session.reasons = (UNIDENTIFIED,)
         else:
             session.reasons = (f"customer number not recognised: attempt {session.keyed_attempts}",)
-        self._publish(session.snapshot())
+        self._publish(session)
+
+    async def keyed(self, call_id: str, *, wait_s: float = KEYED_WAIT_S) -> str | None:
+        """Take the caller's last keypad entry (once), waiting a little for its `#`: the IVR
+        asks as soon as its prompt ends, while the last digits may still be on the way."""
+        session = self._open(call_id)
+        deadline = time.monotonic() + wait_s
+        while session.keyed is None and time.monotonic() < deadline and not session.ended:
+            await asyncio.sleep(0.05)
+        entry, session.keyed = session.keyed, None
+        return entry
 
     async def _known(self, customer_id: str) -> bool:
         try:
@@ -159,20 +211,37 @@ class CallService:
         self._due.discard(call_id)
         self.engine.forget(call_id)
         self.metrics.active_calls.set(len(self._sessions))
-        final = session.snapshot()
+        final = self._publish(session)
         self._results[call_id] = final
         while len(self._results) > KEEP_RESULTS:
             self._results.popitem(last=False)
-        self._publish(final)
+        self.metrics.observe_outcome(final)
+        if self.outcomes is not None:
+            await self._keep(final)
         return final
 
+    async def _keep(self, final: CallSnapshot) -> None:
+        """Store the call's outcome for reports; a store that is down loses only that row."""
+        assert self.outcomes is not None
+        try:
+            await asyncio.to_thread(self.outcomes.record_outcome, outcome_of(final))
+        except VoiceauthError:
+            log.exception("could not store the outcome of call %s", final.call_id)
+
     def snapshot(self, call_id: str) -> CallSnapshot:
+        """The call as everyone outside sees it, with its current level and route."""
         session = self._sessions.get(call_id)
         if session is not None:
-            return session.snapshot()
+            return self._view(session)
         if call_id in self._results:
-            return self._results[call_id]
+            return self.assess(self._results[call_id])
         raise UnknownCall(call_id)
+
+    def republish(self, call_id: str) -> None:
+        """Publish an open call again (a factor result changed its level)."""
+        session = self._sessions.get(call_id)
+        if session is not None:
+            self._publish(session)
 
     # -- beyond the sink: claims, the worker, shutdown ----------------------------------------
 
@@ -198,8 +267,7 @@ class CallService:
         """Set or change the claimed customer (IVR identification, DTMF customer number)."""
         session = self._open(call_id)
         await self._claim(session, customer_id)
-        self._publish(session.snapshot())
-        return session.snapshot()
+        return self._publish(session)
 
     async def refresh_claims(self, customers: Collection[str]) -> None:
         """Look claims on these customers up again (their consent or voiceprint changed,
@@ -208,7 +276,7 @@ class CallService:
         for session in list(self._sessions.values()):
             if session.claim is not None and session.claim.customer_id in customers:
                 await self._claim(session, session.claim.customer_id)
-                self._publish(session.snapshot())
+                self._publish(session)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -335,9 +403,20 @@ class CallService:
         for update in updates:
             if update.latency_s is not None:
                 self.metrics.decision_latency.observe(update.latency_s)
-            self._publish(update.session.snapshot())
+            self._publish(update.session)
 
-    def _publish(self, snapshot: CallSnapshot) -> None:
+    def _view(self, session: CallSession) -> CallSnapshot:
+        """The session's snapshot assessed; the first verified level's time is kept."""
+        view = self.assess(session.snapshot())
+        level = view.assessment.level if view.assessment else 0
+        if session.verified_after_s is None and level >= VERIFIED_LEVEL:
+            session.verified_after_s = round(time.monotonic() - session.opened_at, 3)
+            view = replace(view, verified_after_s=session.verified_after_s)
+        return view
+
+    def _publish(self, session: CallSession) -> CallSnapshot:
+        snapshot = self._view(session)
         self.updates.publish(snapshot)
         for listener in self.listeners:
             listener(snapshot)
+        return snapshot

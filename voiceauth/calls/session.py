@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import numpy as np
 import numpy.typing as npt
@@ -56,6 +57,7 @@ class CallSession:
     start: CallStart
     vad: VadStream
     opened_at: float = field(default_factory=time.monotonic)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     claim: Claim | None = None
     state: VoiceState = VoiceState.COLLECTING
     reasons: tuple[str, ...] = ("no claimed customer yet",)
@@ -78,6 +80,11 @@ class CallSession:
     watchlist_hit: bool = False
     dtmf: str = ""
     keyed_attempts: int = 0
+    keyed_limit: int = 3
+    """Tries at keying a customer number its service line allows (the level policy's)."""
+    keyed: str | None = None
+    """The last keypad entry ended by `#` after the claim (a PIN the IVR asked for)."""
+    verified_after_s: float | None = None
     ended: bool = False
     end_reason: str | None = None
     _inbox: list[npt.NDArray[np.int16]] = field(default_factory=list)
@@ -168,4 +175,6 @@ class CallSession:
             dtmf=self.dtmf,
             ended=self.ended,
             end_reason=self.end_reason,
+            started_at=self.started_at,
+            verified_after_s=self.verified_after_s,
         )

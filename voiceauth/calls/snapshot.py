@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from voiceauth.fusion.levels import Assessment
 
 
 class VoiceState(StrEnum):
@@ -38,7 +41,9 @@ class CallSnapshot:
     """decided_after_*: audio and net speech received when the first decision was announced.
 
     voice_llr: calibrated voice evidence (natural log); liveness_llr: calibrated countermeasure
-    evidence, bona fide positive; both None until there is enough speech.
+    evidence, bona fide positive; both None until there is enough speech. factors_verified,
+    assessment (level and route) and verified_after_s (seconds from the start to the first
+    verified level) come from the call's other evidence (`calls.assess`).
     """
 
     call_id: str
@@ -59,6 +64,10 @@ class CallSnapshot:
     dtmf: str = ""
     ended: bool = False
     end_reason: str | None = None
+    started_at: datetime | None = None
+    factors_verified: tuple[str, ...] = ()
+    assessment: Assessment | None = None
+    verified_after_s: float | None = None
 
     @property
     def confidence(self) -> float | None:
@@ -68,17 +77,35 @@ class CallSnapshot:
         """JSON-ready, for agents and the API (dtmf digits stay inside: they may be a PIN)."""
         data = asdict(self)
         data.pop("dtmf")
+        data.pop("assessment")
         data["voice_state"] = self.voice_state.value
         data["reasons"] = list(self.reasons)
         data["confidence"] = self.confidence
+        data["started_at"] = self.started_at.isoformat() if self.started_at else None
+        data["factors_verified"] = list(self.factors_verified)
+        data["level"] = None if self.assessment is None else _level(self.assessment)
         return data
 
     def platform_fields(self) -> dict[str, str]:
-        """String fields for a platform's flow variables (AudioHook outputVariables): no scores."""
-        return {
+        """String fields for a platform's flow variables (AudioHook outputVariables): no scores.
+        The level and route are what the flow routes on."""
+        fields = {
             "voiceauthState": self.voice_state.value,
             "voiceauthVerified": str(self.voice_state is VoiceState.MATCH).lower(),
             "voiceauthFraudSuspected": str(
                 self.voice_state is VoiceState.SPOOF or self.watchlist_hit
             ).lower(),
         }
+        if self.assessment is not None:
+            fields["voiceauthLevel"] = str(self.assessment.level)
+            fields["voiceauthRoute"] = self.assessment.route
+        return fields
+
+
+def _level(assessment: Assessment) -> dict[str, Any]:
+    return {
+        "level": assessment.level,
+        "name": assessment.name,
+        "route": assessment.route,
+        "reasons": list(assessment.reasons),
+    }

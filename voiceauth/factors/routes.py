@@ -1,6 +1,7 @@
 """The IVR's and the desk's REST routes for knowledge factors and one-time codes.
 
-Telephony scope (the IVR): `POST /calls/{id}/knowledge`, `POST /calls/{id}/otp`,
+Telephony scope (the IVR): `POST /calls/{id}/knowledge` (a value the IVR collected, or the
+digits the caller keyed on the call), `POST /calls/{id}/otp`,
 `POST /calls/{id}/otp/check`, each for the call's claimed customer, with the call's ANI
 counted toward the per-ANI limit. Answers are `{"verified": bool}` and nothing else: the
 caller learns neither which part was wrong nor whether a lock is in force. Request bodies
@@ -34,10 +35,16 @@ MAX_VALUE_CHARS = 512
 class CallLookup(Protocol):
     def snapshot(self, call_id: str) -> CallSnapshot: ...
 
+    async def keyed(self, call_id: str) -> str | None: ...
+
 
 class KnowledgeIn(BaseModel):
+    """value: what the IVR collected; or keypad: true to check what the caller keyed on the
+    call itself (RTP, Twilio or AudioSocket DTMF, ended by `#`), which the IVR never sees."""
+
     kind: KnowledgeKind
-    value: str
+    value: str | None = None
+    keypad: bool = False
     question: str | None = None
 
 
@@ -68,11 +75,15 @@ def factors_router(calls: CallLookup, factors: Factors) -> APIRouter:
     ) -> dict[str, bool]:
         """Check a PIN, date of birth or security answer for the call's claimed customer."""
         call = calls.snapshot(call_id)
+        value = await calls.keyed(call_id) if body.keypad else body.value
+        if value is None:
+            missing = "no keypad entry ended by # on this call" if body.keypad else "no value"
+            raise HTTPException(409 if body.keypad else 422, missing)
         check = await asyncio.to_thread(
             factors.knowledge.verify,
             call.customer_id,
             body.kind,
-            body.value[:MAX_VALUE_CHARS],
+            value[:MAX_VALUE_CHARS],
             call_id=call_id,
             ani=call.ani,
             actor=actor(principal),

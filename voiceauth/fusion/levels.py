@@ -6,6 +6,8 @@ verdict or a watchlist hit routes to the fraud queue whatever else says, and the
 must need a possession factor (`otp` or `eid`): voice over a phone line is a risk signal, never
 a standalone authenticator (NIST SP 800-63B). The file is validated when loaded, and
 `PolicyFile` reloads it when it changes, keeping the last good policy if the new one is bad.
+A line also says how its callers are identified (`identify`: caller-ID lookup on or off, and
+the tries at keying a customer number).
 
 Evidence names: `identified` (a claimed customer), `knowledge` (PIN, date of birth or a
 security answer verified), `otp`, `eid`, `voice_match` (voice and liveness: the call's voice
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,9 @@ log = logging.getLogger(__name__)
 EVIDENCE = frozenset({"identified", "knowledge", "otp", "eid", "voice_match"})
 POSSESSION = frozenset({"otp", "eid"})
 DEFAULT_LINE = "default"
+DEFAULT_POLICY = Path(__file__).resolve().parent / "levels.yaml"
+VERIFIED_LEVEL = 2
+"""The level from which a call counts as verified in reports (one factor, default policy)."""
 WORDS = {
     "identified": "caller identified",
     "knowledge": "knowledge factor verified",
@@ -64,11 +69,21 @@ class Level:
 
 
 @dataclass(frozen=True, slots=True)
+class Identification:
+    """How a line's callers are identified: caller-ID lookup (`ani_lookup`), and how many
+    tries at keying a customer number before the unidentified path (`keyed_attempts`)."""
+
+    ani_lookup: bool = True
+    keyed_attempts: int = 3
+
+
+@dataclass(frozen=True, slots=True)
 class Line:
     levels: tuple[Level, ...]
     routes: tuple[tuple[int, str], ...]
     """(minimum level, route), highest first."""
     fraud_route: str
+    identify: Identification = field(default_factory=Identification)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +125,13 @@ class LevelPolicy:
             raise ConfigError(f"level policy {path}: {exc}") from exc
         return cls.parse(document)
 
+    def line_for(self, dnis: str | None) -> Line:
+        """The service line of a dialled number (`default` for numbers not listed)."""
+        return self.lines[self.service_lines.get(dnis or "", DEFAULT_LINE)]
+
     def assess(self, evidence: Evidence, *, dnis: str | None = None) -> Assessment:
         """The level and route for a call's evidence on its service line."""
-        line = self.lines[self.service_lines.get(dnis or "", DEFAULT_LINE)]
+        line = self.line_for(dnis)
         if evidence.spoof or evidence.watchlist_hit:
             why = "voice flagged as synthetic or replayed" if evidence.spoof else "watchlist hit"
             return Assessment(0, "fraud suspected", line.fraud_route, (why,))
@@ -176,7 +195,21 @@ def _line(name: str, body: Any) -> Line:
     fraud = body.get("fraud_route")
     if not isinstance(fraud, str) or not fraud:
         raise ConfigError(f"level policy: line {name!r} needs a `fraud_route`")
-    return Line(tuple(levels), tuple(routes), fraud)
+    return Line(tuple(levels), tuple(routes), fraud, _identification(name, body.get("identify")))
+
+
+def _identification(name: str, body: Any) -> Identification:
+    if body is None:
+        return Identification()
+    where = f"level policy: line {name!r} identify"
+    if not isinstance(body, dict) or set(body) - {"ani_lookup", "keyed_attempts"}:
+        raise ConfigError(f"{where}: may set only ani_lookup and keyed_attempts")
+    lookup, attempts = body.get("ani_lookup", True), body.get("keyed_attempts", 3)
+    if not isinstance(lookup, bool):
+        raise ConfigError(f"{where}: ani_lookup must be true or false")
+    if not isinstance(attempts, int) or isinstance(attempts, bool) or not 0 <= attempts <= 10:
+        raise ConfigError(f"{where}: keyed_attempts must be an integer from 0 to 10")
+    return Identification(lookup, attempts)
 
 
 class PolicyFile:

@@ -21,6 +21,7 @@ from voiceauth.api.app import api_keys_from
 from voiceauth.api.state import ApiState
 from voiceauth.audio.vad import SileroVad
 from voiceauth.audio.vad_stream import BatchedVad
+from voiceauth.calls.assess import CallAssessor
 from voiceauth.calls.engine import CallEngine, Liveness
 from voiceauth.calls.metrics import CallMetrics
 from voiceauth.calls.service import CallService
@@ -141,7 +142,19 @@ def create_service_app(
     gate = None if detector is None else enrolment_gate(detector)
     app = create_app(settings, store, embedder=embedder, vad=vad, countermeasure=gate)
     metrics = CallMetrics()
-    service = CallService(store, metrics, max_calls=settings.max_calls, directory=crm(settings))
+    levels = PolicyFile(settings.level_policy_file)
+    app.state.levels = levels
+    factors = Factors.from_settings(store, settings, metrics=FactorMetrics(metrics.registry))
+    app.state.factors = factors
+    service = CallService(
+        store,
+        metrics,
+        max_calls=settings.max_calls,
+        directory=crm(settings),
+        assessor=CallAssessor(factors.results, levels.current),
+        outcomes=store,
+    )
+    factors.results.listeners.append(service.republish)
     app.state.calls = service
     app.state.rtp = None
     app.state.audiosocket = None
@@ -208,9 +221,6 @@ def create_service_app(
     app.include_router(routes.router)
     app.include_router(routes.desk)
     app.include_router(desk_router())
-    factors = Factors.from_settings(store, settings, metrics=FactorMetrics(metrics.registry))
-    app.state.factors = factors
-    app.state.levels = PolicyFile(settings.level_policy_file)
     app.state.eid = None
     app.include_router(factors_router(service, factors))
     app.include_router(

@@ -17,12 +17,10 @@ from pydantic import BaseModel, Field
 
 from voiceauth.api.auth import Agent, Telephony
 from voiceauth.calls.service import CallService
-from voiceauth.calls.snapshot import CallSnapshot, VoiceState
+from voiceauth.calls.snapshot import CallSnapshot
 from voiceauth.errors import ConfigError
-from voiceauth.fusion.levels import Evidence
 from voiceauth.transports.base import CallStart
 
-KNOWLEDGE = frozenset({"pin", "dob", "answer"})
 ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,128}$"
 
 
@@ -72,31 +70,10 @@ async def open_call(body: CallIn, calls: Calls, request: Request, _: Telephony) 
 
 
 @router.get("/{call_id}", description="Scopes: telephony, agent, admin.")
-async def read_call(call_id: str, calls: Calls, request: Request, _: Telephony) -> dict[str, Any]:
-    """The call's state, the other factors it has passed (pin, otp, eid, ...), and the
+async def read_call(call_id: str, calls: Calls, _: Telephony) -> dict[str, Any]:
+    """The call's voice state, the other factors it has passed (pin, otp, eid, ...), and the
     verification level and route all its evidence gives on its service line."""
-    snapshot = calls.snapshot(call_id)
-    passed = request.app.state.factors.results.verified(call_id)
-    evidence = Evidence(
-        identified=snapshot.customer_id is not None,
-        knowledge=bool(KNOWLEDGE & set(passed)),
-        otp="otp" in passed,
-        eid="eid" in passed,
-        voice_match=snapshot.voice_state is VoiceState.MATCH,
-        spoof=snapshot.voice_state is VoiceState.SPOOF,
-        watchlist_hit=snapshot.watchlist_hit,
-    )
-    assessed = request.app.state.levels.current().assess(evidence, dnis=snapshot.dnis)
-    return {
-        **_out(snapshot),
-        "factors_verified": list(passed),
-        "level": {
-            "level": assessed.level,
-            "name": assessed.name,
-            "route": assessed.route,
-            "reasons": list(assessed.reasons),
-        },
-    }
+    return _out(calls.snapshot(call_id))
 
 
 @router.post("/{call_id}/claim", description="Scopes: telephony, agent, admin.")

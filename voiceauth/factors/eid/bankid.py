@@ -209,7 +209,9 @@ class BankIdClient:
     async def _call(self, endpoint: str, body: dict[str, str]) -> dict[str, Any]:
         try:
             response = await self._http.post(f"{self._base}/{endpoint}", json=body)
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, ssl.SSLError) as exc:
+            # with TLS 1.3 a refused client certificate surfaces on the first read, and httpx
+            # does not always wrap that alert in one of its own errors
             logger.warning("BankID %s: %s", endpoint, type(exc).__name__)
             raise BankIdError("unreachable", f"{endpoint} ({type(exc).__name__})") from None
         try:
