@@ -13,13 +13,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from voiceauth.api.auth import Agent, Telephony
 from voiceauth.calls.service import CallService
 from voiceauth.calls.snapshot import CallSnapshot
-from voiceauth.errors import ConfigError
-from voiceauth.transports.base import CallStart
+from voiceauth.errors import CallRejected, ConfigError
+from voiceauth.transports.base import CallStart, Track
 
 ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,128}$"
 
@@ -30,6 +30,16 @@ class CallIn(BaseModel):
     ani: str | None = Field(None, max_length=32)
     dnis: str | None = Field(None, max_length=32)
     customer_id: str | None = Field(None, max_length=128)
+    legs: list[Track] = ["caller"]
+    """The call's media legs: RTP may bring the agent's beside the caller's, on its own port."""
+
+    @model_validator(mode="after")
+    def _legs(self) -> CallIn:
+        if "caller" not in self.legs or len(set(self.legs)) < len(self.legs):
+            raise ValueError("legs name the caller, and may add the agent, once each")
+        if len(self.legs) > 1 and self.transport != "rtp":
+            raise ValueError("only RTP calls bring the agent's leg")
+        return self
 
 
 class ClaimIn(BaseModel):
@@ -64,8 +74,14 @@ async def open_call(body: CallIn, calls: Calls, request: Request, _: Telephony) 
         if rtp is None:
             await calls.end(body.call_id, "no RTP listener")
             raise ConfigError("RTP is not enabled on this server")
-        port = await rtp.allocate(body.call_id)
+        try:
+            port = await rtp.allocate(body.call_id, agent="agent" in body.legs)
+        except CallRejected:  # no ports: the platform may retry the same call id
+            await calls.end(body.call_id, "no free RTP port")
+            raise
         answer["rtp"] = {"host": request.app.state.media_host, "port": port}
+        if "agent" in body.legs:
+            answer["rtp"]["agent_port"] = rtp.port_of(body.call_id, "agent")
     return answer
 
 

@@ -1,4 +1,4 @@
-"""RTP over UDP (RFC 3550): one port per call, G.711 and L16 audio, RFC 4733 DTMF; and a
+"""RTP over UDP (RFC 3550): one port per call leg, G.711 and L16 audio, RFC 4733 DTMF; and a
 client that plays a recording as a phone's media would."""
 
 from voiceauth.transports.rtp.client import SendStats, send_rtp

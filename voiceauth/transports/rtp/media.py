@@ -6,6 +6,7 @@ refused (`rtp_unknown_ssrc`) while the caller's stream is alive, and takes over 
 silent for `takeover_s` (an SBC or a transfer re-anchoring media with a new SSRC). Telephone
 events on any SSRC are the call's DTMF. The caller's packets pass a jitter buffer; gaps in
 their timestamps (loss, or a sender pausing for DTMF) are concealed, so call time stays true.
+An agent leg's port (server.py) has its own CallMedia, whose "caller" is then the agent.
 """
 
 from __future__ import annotations
