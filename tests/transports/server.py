@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -34,15 +35,21 @@ def app_with(*routers: APIRouter) -> FastAPI:
 
 
 @asynccontextmanager
-async def serving(app: FastAPI, *, lifespan: str = "off") -> AsyncIterator[str]:
+async def serving(
+    app: FastAPI,
+    *,
+    lifespan: Literal["on", "off"] = "off",
+    server_for: Callable[[uvicorn.Config], uvicorn.Server] = uvicorn.Server,
+) -> AsyncIterator[str]:
     """Serve `app` until the block ends; yields its authority, `127.0.0.1:PORT`. A whole
-    service app needs `lifespan="on"` (it loads its models there)."""
+    service app needs `lifespan="on"` (it loads its models there); `server_for` builds the
+    server (the service's DrainingServer, for a test that drains it)."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     config = uvicorn.Config(app, lifespan=lifespan, log_level="warning", ws="websockets-sansio")
-    server = uvicorn.Server(config)
+    server = server_for(config)
     task = asyncio.create_task(server.serve(sockets=[listener]))
     try:
         async with asyncio.timeout(START_TIMEOUT_S if lifespan == "off" else 120):

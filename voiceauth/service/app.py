@@ -156,6 +156,7 @@ def create_service_app(
     )
     factors.results.listeners.append(service.republish)
     app.state.calls = service
+    app.state.drain_hooks = []  # run on SIGTERM before uvicorn closes WebSockets (server.py)
     app.state.rtp = None
     app.state.audiosocket = None
     app.state.media_host = settings.media_host or settings.host
@@ -214,7 +215,11 @@ def create_service_app(
     app.include_router(ws_router(service, metrics, keys=keys))
     app.include_router(
         audiohook_router(
-            service, metrics, keys=keys, client_secret=settings.audiohook_client_secret
+            service,
+            metrics,
+            keys=keys,
+            client_secret=settings.audiohook_client_secret,
+            drains=app.state.drain_hooks,
         )
     )
     app.include_router(health.router)

@@ -6,15 +6,18 @@ frames of 20 ms with the customer (`external`) and agent (`internal`) interleave
 `ping`, `paused`/`resumed` around a pause (the skipped audio reported as discarded), a lost
 frame reported in `discarded`, then the `close` transaction, whose `closed` answer carries the
 call's `outputVariables`. When the server sends `disconnect`, the client closes with reason
-`disconnect`, as the protocol asks.
+`disconnect`, as the protocol asks. When it sends `reconnect` (a replica draining), the client
+opens a new session listing the old one in `continuedSessions`, goes on with the audio there and
+closes the old one with reason `reconnect`; if the new session is refused, it stays on the old.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from decimal import Decimal
 from typing import Any, Self
 
@@ -40,6 +43,8 @@ from voiceauth.transports.base import FRAME_SAMPLES, SAMPLE_RATE, CallStart
 from voiceauth.transports.impair import Impairments, schedule
 from voiceauth.transports.ws import socket
 
+logger = logging.getLogger(__name__)
+
 FRAME_S = Decimal(FRAME_SAMPLES) / SAMPLE_RATE
 REPLY_TIMEOUT_S = 10.0
 PING_EVERY_S = 5.0
@@ -61,6 +66,7 @@ class AudioHookSession:
         self.media: MediaFormat | None = None
         self.pongs = 0
         self.disconnect: Message | None = None
+        self.reconnect: Message | None = None
         self._inbox: asyncio.Queue[Message] = asyncio.Queue()
 
     @classmethod
@@ -104,6 +110,8 @@ class AudioHookSession:
                     continue
                 if message.type == "disconnect":
                     self.disconnect = message
+                elif message.type == "reconnect":
+                    self.reconnect = message
                 await self._inbox.put(message)
 
     async def send(self, kind: str, parameters: Mapping[str, Any] | None = None) -> None:
@@ -189,11 +197,14 @@ async def play_audiohook(
     impairments: Impairments | None = None,
     agent: npt.NDArray[np.int16] | None = None,
     pause: tuple[float, float] | None = None,
+    reconnect_to: Callable[[Message], str] | None = None,
 ) -> dict[str, str]:
     """Stream pcm ((n,) int16, 8 kHz: the customer) to `url` as one AudioHook session of
     conversation `start.call_id`, with `agent` (or silence) on the internal channel, paused
     for `pause` = (from_s, seconds) of the recording; returns the `outputVariables` of
-    `closed`. Raises CallError if the service refuses or disconnects the session with an error."""
+    `closed`. Asked to reconnect, it continues on a new session at `reconnect_to(message)`
+    (default `url`: where the platform's load balancer picks a replica). Raises CallError if
+    the service refuses or disconnects the session with an error."""
     caller = socket.split_frames(pcm, FRAME_SAMPLES)
     silence = np.zeros(len(pcm), np.int16)
     agents = socket.split_frames(silence if agent is None else agent, FRAME_SAMPLES)
@@ -201,14 +212,23 @@ async def play_audiohook(
     sends = schedule(len(caller), float(FRAME_S), impairments or Impairments())
     scheduled = {send.index for send in sends}
     lost = [i for i in range(len(caller)) if i not in scheduled and i not in paused]
-    async with AudioHookSession.connect(
-        url, api_key=api_key, client_secret=client_secret
-    ) as session:
+    async with AsyncExitStack() as connections:
+        session = await connections.enter_async_context(
+            AudioHookSession.connect(url, api_key=api_key, client_secret=client_secret)
+        )
         await session.open(start)
         playout = _Playout(session, lost, paused)
         async for index in socket.paced(sends):
             if session.disconnect is not None:
                 break
+            if session.reconnect is not None:
+                target = url if reconnect_to is None else reconnect_to(session.reconnect)
+                session.reconnect = None
+                moved = await _continue(session, start, target, api_key, client_secret)
+                if moved is not None:
+                    await connections.enter_async_context(moved[0])
+                    await session.close("reconnect")
+                    session = playout.session = moved[1]
             await playout.play(index, caller[index], agents[index % len(agents)])
         if session.disconnect is None:
             await playout.finish()
@@ -217,6 +237,33 @@ async def play_audiohook(
     if told is not None and told.parameters.get("reason") != "completed":
         raise CallError(f"server disconnected the session: {_describe(told)}")
     return fields
+
+
+async def _continue(
+    old: AudioHookSession, start: CallStart, url: str, api_key: str, client_secret: str
+) -> tuple[AsyncExitStack, AudioHookSession] | None:
+    """A new session at `url` continuing `old`, opened (with its connection to keep open), or
+    None if it could not be opened: the call then stays on `old`."""
+    try:
+        async with AsyncExitStack() as attempt:
+            new = await attempt.enter_async_context(
+                AudioHookSession.connect(
+                    url,
+                    api_key=api_key,
+                    client_secret=client_secret,
+                    organization_id=old.organization_id,
+                )
+            )
+            try:
+                await new.open(start, continued=(old.sequence.session_id,))
+            except CallError:
+                if new.disconnect is not None:  # refused: the protocol still wants a close
+                    await new.close("disconnect")
+                raise
+            return attempt.pop_all(), new
+    except (CallError, OSError) as failed:
+        logger.info("audiohook reconnect failed, staying on the old session: %s", failed)
+        return None
 
 
 class _Playout:

@@ -13,6 +13,10 @@ or session id error, an open without usable media or for another organisation, a
 `opened`, an oversized message. Counted and dropped, the session goes on: a binary frame that
 is not whole samples, audio while paused, a position that disagrees with the audio received.
 A call ended through the API meanwhile gets `disconnect` reason `completed`.
+
+Draining (SIGTERM), the replica sends `reconnect` on every session before uvicorn closes the
+sockets (sessions.py): a session that then closes with reason `reconnect` has moved its call
+to another replica, so the call ends here at once, as "moved".
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import nullcontext, suppress
 from decimal import Decimal
 from typing import Any
@@ -60,7 +64,13 @@ CLOSE_TIMEOUT_S = 5.0
 RECONNECT_GRACE_S = 5.0
 NONCE_TTL_S = MAX_AGE_S + 10
 """A signature's lifetime plus clock skew on both sides."""
-END_REASONS = {"end": "close", "error": "client_error", "disconnect": "client_disconnect"}
+END_MOVED = "moved"
+END_REASONS = {
+    "end": "close",
+    "error": "client_error",
+    "disconnect": "client_disconnect",
+    "reconnect": END_MOVED,
+}
 END_DROPPED = "disconnect"
 END_REFUSED = "refused"
 
@@ -101,9 +111,13 @@ class AudioHookStream:
         self.media: MediaFormat | None = None
         self.state = "connected"  # opened, paused, disconnecting
         self.superseded = False
+        self.moving = False
         self.final: CallSnapshot | None = None
+        self.websocket: WebSocket | None = None
+        self._sending = asyncio.Lock()
 
     async def run(self, websocket: WebSocket) -> Closed:
+        self.websocket = websocket
         try:
             return await self._serve(websocket)
         finally:
@@ -250,7 +264,7 @@ class AudioHookStream:
             reason = "end"
         snapshot = self.final
         if self.call_id is not None and self.state != "disconnecting":
-            if reason == "reconnect":
+            if reason == "reconnect" and not self.moving:
                 self.sessions.release(self, self.call_id, END_DROPPED)
             else:
                 snapshot = await self.sessions.finish(self, self.call_id, END_REASONS[reason])
@@ -274,11 +288,19 @@ class AudioHookStream:
         self.state = "disconnecting"
         await self._send(websocket, "disconnect", {"reason": fatal.reason, "info": str(fatal)})
 
+    async def reconnect(self, info: str) -> None:
+        """Ask the client to move this session to a new one (reconnect has only `info`)."""
+        if self.websocket is not None and self.state in ("opened", "paused"):
+            self.moving = True
+            await self._send(self.websocket, "reconnect", {"info": info})
+
     async def _send(
         self, websocket: WebSocket, kind: str, parameters: Mapping[str, Any] | None = None
     ) -> None:
-        with suppress(RuntimeError, OSError):  # the peer left first: nothing to send
-            await websocket.send_text(self.sequence.message(kind, parameters).dumps())
+        """Send in sequence order: `reconnect` comes from the drain, not the session's task."""
+        async with self._sending:
+            with suppress(RuntimeError, OSError):  # the peer left first: nothing to send
+                await websocket.send_text(self.sequence.message(kind, parameters).dumps())
 
     def _refuse(self, kind: str, why: str) -> None:
         self.metrics.refuse(TRANSPORT, kind)
@@ -295,11 +317,15 @@ def audiohook_router(
     open_timeout_s: float = OPEN_TIMEOUT_S,
     close_timeout_s: float = CLOSE_TIMEOUT_S,
     reconnect_grace_s: float = RECONNECT_GRACE_S,
+    drains: list[Callable[[float], Awaitable[None]]] | None = None,
 ) -> APIRouter:
     """The `/audiohook/ws` WebSocket route. Without a client secret every upgrade is refused:
-    AudioHook integrations sign their requests, and an unsigned stream could claim any call."""
+    AudioHook integrations sign their requests, and an unsigned stream could claim any call.
+    `drains` gets the hook that moves every session away when the server drains."""
     secret = decode_secret(client_secret.get_secret_value()) if client_secret else None
     sessions = Sessions(sink, reconnect_grace_s)
+    if drains is not None:
+        drains.append(sessions.move_all)
     nonces = NonceCache(NONCE_TTL_S)
     router = APIRouter()
 
