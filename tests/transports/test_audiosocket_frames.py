@@ -1,5 +1,4 @@
-"""AudioSocket frames byte for byte, the stream reader's cuts and caps, and the streaming
-resampler against resampling the whole signal."""
+"""AudioSocket frames byte for byte, and the stream reader's cuts and caps."""
 
 from __future__ import annotations
 
@@ -7,12 +6,9 @@ import uuid
 
 import numpy as np
 import pytest
-from scipy.signal import resample_poly
 
-from voiceauth.audio.pcm import float_to_pcm16
 from voiceauth.errors import MalformedFrame
 from voiceauth.transports.audiosocket.frames import RATES, ErrorCode, Frame, FrameReader, Kind
-from voiceauth.transports.audiosocket.resampler import StreamResampler
 
 DOC_UUID = "40325ec2-5efd-4bd3-805f-53576e581d13"
 """The call UUID of the dialplan examples in Asterisk's AudioSocket documentation."""
@@ -130,26 +126,3 @@ def test_reader_keeps_an_incomplete_frame_pending() -> None:
     assert cut(reader, b"\x10\x00\x04\x01\x00") == []
     assert reader.pending == 5
     assert cut(reader, b"\x02\x00") == [b"\x10\x00\x04\x01\x00\x02\x00"]
-
-
-@pytest.mark.parametrize("rate", sorted(set(RATES.values()) - {8000}))
-def test_streaming_resampler_equals_resampling_the_whole_signal(rate: int) -> None:
-    rng = np.random.default_rng(rate)
-    pcm = (rng.standard_normal(rate // 2) * 4000).astype(np.int16)
-    resampler = StreamResampler(rate, 8000)
-    frame = rate // 50
-    chunks = [resampler.feed(pcm[i : i + frame]) for i in range(0, len(pcm), frame)]
-    streamed = np.concatenate([*chunks, resampler.flush()])
-    whole = float_to_pcm16(resample_poly(pcm / 32768.0, resampler.up, resampler.down))
-    assert np.array_equal(streamed, whole)
-
-
-def test_streaming_resampler_takes_ragged_chunks() -> None:
-    rng = np.random.default_rng(1)
-    pcm = (rng.standard_normal(16000) * 4000).astype(np.int16)
-    resampler = StreamResampler(44100, 8000)
-    cuts = np.cumsum(rng.integers(1, 700, 200))
-    pieces = np.split(pcm, cuts[cuts < len(pcm)])
-    streamed = np.concatenate([*(resampler.feed(p) for p in pieces), resampler.flush()])
-    whole = float_to_pcm16(resample_poly(pcm / 32768.0, 80, 441))
-    assert np.array_equal(streamed, whole)

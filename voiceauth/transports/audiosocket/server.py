@@ -19,6 +19,7 @@ import asyncio
 import logging
 from contextlib import suppress
 
+from voiceauth.audio.stream_resample import StreamResampler
 from voiceauth.calls.metrics import CallMetrics
 from voiceauth.errors import CallError, CallRejected, MalformedFrame, UnknownCall
 from voiceauth.transports.audiosocket.frames import (
@@ -27,7 +28,6 @@ from voiceauth.transports.audiosocket.frames import (
     FrameReader,
     Kind,
 )
-from voiceauth.transports.audiosocket.resampler import StreamResampler
 from voiceauth.transports.base import (
     END_DISCONNECT,
     END_REFUSED,

@@ -18,9 +18,9 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceauth.audio.g711 import alaw_decode, mulaw_decode
+from voiceauth.audio.stream_resample import StreamResampler
 from voiceauth.errors import ConfigError, MalformedFrame
 from voiceauth.transports.base import SAMPLE_RATE
-from voiceauth.transports.rtp.resampler import StreamResampler
 
 PCMU = "PCMU"
 PCMA = "PCMA"
@@ -158,9 +158,8 @@ class L16Decoder:
     def decode(self, payload: bytes) -> npt.NDArray[np.int16]:
         self.ticks(payload)
         samples = np.frombuffer(payload, ">i2").reshape(-1, self.channels)
-        mono = samples.astype(np.float64).mean(axis=1)
-        out = self._resampler.process(mono)
-        return np.clip(np.rint(out), -32768, 32767).astype(np.int16)
+        mono = np.rint(samples.mean(axis=1)).astype(np.int16)
+        return self._resampler.feed(mono)
 
 
 def decoder_for(encoding: Encoding) -> Decoder:

@@ -23,6 +23,7 @@ from fastapi import APIRouter, WebSocket
 
 from voiceauth.api.keys import ApiKeys, Scope
 from voiceauth.audio.g711 import mulaw_decode
+from voiceauth.audio.stream_resample import StreamResampler
 from voiceauth.calls.metrics import CallMetrics
 from voiceauth.errors import CallError, CallRejected, MalformedFrame, UnknownCall
 from voiceauth.transports.base import (
@@ -35,7 +36,6 @@ from voiceauth.transports.base import (
     CallStart,
 )
 from voiceauth.transports.ws import socket
-from voiceauth.transports.ws.decimate import Decimator
 from voiceauth.transports.ws.messages import (
     ServerMessage,
     WsDtmf,
@@ -67,7 +67,7 @@ class _Fatal(Exception):
 
 
 class WsCall:
-    """One connection's call: its start, a decimator per track, its bad-message count."""
+    """One connection's call: its start, a resampler per track, its bad-message count."""
 
     def __init__(
         self,
@@ -84,7 +84,7 @@ class WsCall:
         self.start: WsStart | None = None
         self.open = False
         self.malformed = 0
-        self.decimators: list[Decimator] = []
+        self.resamplers: list[StreamResampler] = []
 
     async def run(self, websocket: WebSocket, max_message_bytes: int) -> Closed:
         try:
@@ -143,6 +143,10 @@ class WsCall:
         if self.open and self.start is not None:
             self.open = False
             with suppress(UnknownCall):
+                for track, resampler in zip(self.start.tracks, self.resamplers, strict=True):
+                    rest = resampler.flush()  # what it held back as lookahead
+                    if len(rest):
+                        await self.sink.audio(self.start.call_id, track, rest)
                 await self.sink.end(self.start.call_id, reason)
 
     async def _message(self, websocket: WebSocket, text: str) -> bool:
@@ -177,9 +181,8 @@ class WsCall:
             raise _Fatal(socket.TRY_AGAIN_LATER, "rejected", str(error), None) from error
         except CallError as error:
             raise _Fatal(socket.POLICY_VIOLATION, "rejected", str(error), None) from error
-        factor = start.sample_rate // SAMPLE_RATE
         self.start, self.open = start, True
-        self.decimators = [Decimator(factor) for _ in start.tracks]
+        self.resamplers = [StreamResampler(start.sample_rate, SAMPLE_RATE) for _ in start.tracks]
         logger.info("ws call started", extra={"call_id": start.call_id})
 
     async def _audio(self, data: bytes) -> None:
@@ -198,7 +201,7 @@ class WsCall:
         )
         channels = samples.reshape(-1, len(start.tracks))
         for index, track in enumerate(start.tracks):
-            pcm = self.decimators[index](np.ascontiguousarray(channels[:, index]))
+            pcm = self.resamplers[index].feed(np.ascontiguousarray(channels[:, index]))
             with self._still_open(start.call_id):
                 await self.sink.audio(start.call_id, track, pcm)
             self.metrics.frames.labels(transport=TRANSPORT, track=track).inc()
