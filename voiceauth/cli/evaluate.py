@@ -2,7 +2,10 @@
 
 With spoof rows, the spoofing-aware figures too; with `--cm`, the same after spoof-aware fusion,
 and `--fusion-out` / `--cm-calibration-out` write the fusion and the countermeasure calibration
-fitted on every trial (the one-command refit of models/fusion/).
+fitted on every trial (the one-command refit of models/fusion/). `--cm-scores` takes each
+file's countermeasure score from a CSV instead (held-out fold scores of a detector trained on
+these files), and `--cm-calibration` maps scores with a fixed calibration (the shipped one the
+live service uses) instead of fitting one by fold.
 """
 
 from __future__ import annotations
@@ -59,6 +62,15 @@ def eval_command(
     ] = None,
     cm: Annotated[str | None, typer.Option(help="countermeasure: lfcc-lr | aasist-l | ...")] = None,
     cm_weights: Annotated[Path | None, typer.Option(help="folder of the CM's weights")] = None,
+    cm_scores: Annotated[
+        Path | None, typer.Option(help="... or each file's CM score from a CSV (path, score)")
+    ] = None,
+    cm_model: Annotated[
+        str | None, typer.Option(help="with --cm-scores: the CM's ID@VERSION")
+    ] = None,
+    cm_calibration: Annotated[
+        Path | None, typer.Option(help="map CM scores with this calibration, not one by fold")
+    ] = None,
     cm_seconds: Annotated[float, typer.Option(help="CM scores the first S s of speech")] = 6.0,
     accept_fmr: Annotated[float, typer.Option(help="fusion: non-targets accepted")] = 0.01,
     accept_spoof_rate: Annotated[float, typer.Option(help="fusion: spoofs accepted")] = 0.01,
@@ -75,13 +87,23 @@ def eval_command(
     import torch
 
     from voiceauth.audio.vad import SileroVad
+    from voiceauth.evaluation.cm import read_cm_scores
     from voiceauth.fusion.model import OperatingPoints
     from voiceauth.liveness.base import create_countermeasure
+    from voiceauth.scoring.calibration import Calibration
     from voiceauth.scoring.det_plot import plot_det
     from voiceauth.scoring.trials import write_trials_csv
 
-    if (fusion_out or cm_calibration_out) and cm is None:
-        fail("--fusion-out and --cm-calibration-out need --cm and --cm-weights")
+    if cm is not None and cm_scores is not None:
+        fail("give --cm or --cm-scores, not both")
+    if (cm_scores is None) != (cm_model is None):
+        fail("--cm-scores needs --cm-model ID@VERSION (and --cm-model is only for --cm-scores)")
+    if cm_model is not None and "@" not in cm_model:
+        fail(f"--cm-model {cm_model!r} is not ID@VERSION (e.g. lcnn@4ff357409a47)")
+    if (fusion_out or cm_calibration_out or cm_calibration) and cm is None and cm_scores is None:
+        fail("--fusion-out and --cm-calibration[-out] need --cm and --cm-weights, or --cm-scores")
+    if cm_calibration is not None and cm_calibration_out is not None:
+        fail("--cm-calibration is applied as given: no calibration is fitted to write out")
 
     config = EvalConfig(
         channel=check_channel(channel),
@@ -111,6 +133,8 @@ def eval_command(
             ),
         )
         rows = read_manifest(manifest)
+        given = None if cm_scores is None else read_cm_scores(cm_scores, rows, model=str(cm_model))
+        calibration = None if cm_calibration is None else Calibration.load(cm_calibration)
         model = build_embedder(embedder, ecapa_dir)
         detector = None if cm is None else create_countermeasure(cm, weights_dir=cm_weights)
         vad = SileroVad()
@@ -122,7 +146,8 @@ def eval_command(
                 config,
                 created=datetime.now(UTC).isoformat(timespec="seconds"),
                 progress=bar.update,
-                cm=detector,
+                cm=given or detector,
+                cm_calibration=calibration,
             )
     except (VoiceauthError, ValueError) as exc:
         fail(str(exc))

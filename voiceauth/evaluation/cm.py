@@ -7,10 +7,17 @@ fitted on the other folds' files, and the spoof-aware fusion of fold k is fitted
 folds' trials, so nothing is graded by what was fitted on its speakers. (The other folds' voice
 LLRs come from a calibration fitted on fold k's bona fide trials: a four-parameter map, the
 one indirect tie a two-fold protocol leaves.)
+
+The scores can also come from elsewhere (`read_cm_scores`): the held-out fold scores that
+`voiceauth train-cm` writes are the honest evidence for files the shipped model was trained on.
 """
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,6 +26,7 @@ import numpy.typing as npt
 from voiceauth.audio.frontend import Speech
 from voiceauth.audio.resample import resample
 from voiceauth.data.manifest import ManifestRow
+from voiceauth.errors import ConfigError
 from voiceauth.fusion.decision import Outcome
 from voiceauth.fusion.fit import fit_fusion
 from voiceauth.fusion.model import OperatingPoints
@@ -27,6 +35,38 @@ from voiceauth.liveness.gate import CM_SCORE_FEATURE
 from voiceauth.scoring.calibration import Calibration, fit_calibration
 
 Array = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class CmScores:
+    """Raw countermeasure scores by file key (`ManifestRow.key`), and the `id@version` of the
+    model they are scores of (what its calibration and fusion are bound to)."""
+
+    model: str
+    scores: Mapping[str, float]
+
+
+def read_cm_scores(path: Path, rows: Sequence[ManifestRow], *, model: str) -> CmScores:
+    """Each manifest file's score from a CSV with `path` and `score` columns (as `train-cm` and
+    `eval-cm` write them; relative paths against the CSV's folder), matched on the resolved
+    path. A file without a score is refused: its trials would lose their liveness evidence."""
+    if not path.is_file():
+        raise ConfigError(f"countermeasure scores not found: {path}")
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if not {"path", "score"} <= set(reader.fieldnames or []):
+            raise ConfigError(f"countermeasure scores {path}: need columns path and score")
+        by_path = {
+            (path.parent / record["path"]).resolve(): float(record["score"]) for record in reader
+        }
+    scores = {r.key: by_path[r.path.resolve()] for r in rows if r.path.resolve() in by_path}
+    missing = [r for r in rows if r.key not in scores]
+    if missing:
+        raise ConfigError(
+            f"countermeasure scores {path}: {len(missing)} of {len(rows)} manifest files have "
+            f"no row (first: {missing[0].path.resolve()})"
+        )
+    return CmScores(model, scores)
 
 
 class CmScorer:
@@ -42,6 +82,9 @@ class CmScorer:
     def __call__(self, row: ManifestRow, speech: Speech) -> None:
         samples = resample(speech.samples, speech.sample_rate, self.cm.sample_rate)
         self.scores[row.key] = self.cm.score(samples[: self.max_samples])
+
+    def collected(self) -> CmScores:
+        return CmScores(self.model, self.scores)
 
 
 def fit_cm_calibration(

@@ -7,10 +7,12 @@ keeps every stage so the effect of AS-norm and calibration is visible in one run
 
 Spoofed rows of speakers with a usable bona fide file become spoof trials (`protocol`), scored
 and calibrated like the others, and graded by the spoofing-aware figures (`sasv`) at the
-operating threshold. With a countermeasure, every file is also scored for liveness, its LLRs
-and the spoof-aware fusion are fitted by fold (`evaluation.cm`), and the same figures are
-given after fusion; the fusion and countermeasure calibration fitted on every trial come back
-for shipping.
+operating threshold. With a countermeasure, every file is also scored for liveness (or its
+scores are given, `evaluation.cm.CmScores`), its LLRs and the spoof-aware fusion are fitted by
+fold (`evaluation.cm`), and the same figures are given after fusion; the fusion and
+countermeasure calibration fitted on every trial come back for shipping. With a fixed
+countermeasure calibration (the one a live service maps scores with), the LLRs come from it
+instead, so the fusion is fitted on the very inputs it will see in calls.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from voiceauth.data.manifest import ManifestRow
 from voiceauth.embeddings.base import Embedder
 from voiceauth.evaluation.cm import (
     CmScorer,
+    CmScores,
     cm_llr_by_fold,
     fit_cm_calibration,
     fuse_by_fold,
@@ -40,6 +43,7 @@ from voiceauth.evaluation.score import Columns, calibrate_by_fold, score_trials
 from voiceauth.fusion.fit import fit_fusion
 from voiceauth.fusion.model import OperatingPoints, SpoofAwareFusion
 from voiceauth.liveness.base import Countermeasure
+from voiceauth.liveness.gate import CM_SCORE_FEATURE
 from voiceauth.scoring.calibration import Calibration
 from voiceauth.scoring.metrics import cllr, det_curve, eer, fnmr_at_fmr, min_cllr, min_dcf
 from voiceauth.scoring.threshold import min_non_targets, threshold_at_fmr
@@ -103,10 +107,18 @@ def evaluate(
     *,
     created: str,
     progress: Callable[[int], None] | None = None,
-    cm: Countermeasure | None = None,
+    cm: Countermeasure | CmScores | None = None,
+    cm_calibration: Calibration | None = None,
 ) -> EvalResult:
-    """Run the whole evaluation: bona fide trials, spoof trials, and the countermeasure's."""
-    scorer = None if cm is None else CmScorer(cm, max_seconds=config.cm_seconds)
+    """Run the whole evaluation: bona fide trials, spoof trials, and the countermeasure's.
+
+    cm: a countermeasure to score every file with, or every file's scores; cm_calibration:
+    its scores' LLR map, applied as is (else one is fitted by fold)."""
+    scorer = (
+        CmScorer(cm, max_seconds=config.cm_seconds)
+        if cm is not None and not isinstance(cm, CmScores)
+        else None
+    )
     bonafide = [r for r in rows if r.label == "bonafide"]
     files, skipped = _embed(bonafide, embedder, vad, config, progress, scorer)
     speakers = {f.row.speaker for f in files}
@@ -167,8 +179,11 @@ def evaluate(
     if is_spoof.any():
         result.spoof_trials = {k: v[is_spoof] for k, v in all_columns.items()}
         report.update(_spoofing(all_columns, is_spoof, config))
-    if scorer is not None:
-        _with_countermeasure(result, all_columns, is_spoof, everything, scorer, config, created)
+    cm_scores = scorer.collected() if scorer is not None else cm
+    if isinstance(cm_scores, CmScores):
+        _with_countermeasure(
+            result, all_columns, is_spoof, everything, cm_scores, config, created, cm_calibration
+        )
     return result
 
 
@@ -228,32 +243,38 @@ def _with_countermeasure(
     columns: Columns,
     is_spoof: np.ndarray,
     files: list[EmbeddedFile],
-    scorer: CmScorer,
+    cm: CmScores,
     config: EvalConfig,
     created: str,
+    calibration: Calibration | None,
 ) -> None:
     """CM LLRs and fused figures by fold into `report["with_cm"]`; shipped fits into result."""
     keys = [f.row.key for f in files]
-    scores = np.array([scorer.scores[k] for k in keys])
+    scores = np.array([cm.scores[k] for k in keys])
     bonafide = np.array([f.row.label == "bonafide" for f in files])
-    fold = np.array([speaker_fold(f.row.speaker, config.n_folds, config.seed) for f in files])
-    file_llr = cm_llr_by_fold(scores, bonafide, fold, model=scorer.model, created=created)
+    if calibration is None:
+        fold = np.array([speaker_fold(f.row.speaker, config.n_folds, config.seed) for f in files])
+        file_llr = cm_llr_by_fold(scores, bonafide, fold, model=cm.model, created=created)
+        result.cm_calibration = fit_cm_calibration(
+            scores,
+            bonafide,
+            model=cm.model,
+            fitted_on=f"voiceauth eval {config.channel}: {bonafide.sum()} bona fide, "
+            f"{(~bonafide).sum()} spoofed files",
+            created=created,
+        )
+    else:
+        calibration.check_model(cm.model)
+        file_llr = calibration.llr({CM_SCORE_FEATURE: scores})
     figures: dict[str, Any] = {
-        "cm": scorer.model,
+        "cm": cm.model,
+        "cm_calibration": "by fold" if calibration is None else f"fixed: {calibration.fitted_on}",
         "cm_eer": 100.0 * eer(file_llr[bonafide], file_llr[~bonafide]),
         "cm_cllr": cllr(file_llr[bonafide], file_llr[~bonafide]),
         "n_cm_bonafide": int(bonafide.sum()),
         "n_cm_spoof": int((~bonafide).sum()),
         "fusion_operating_points": asdict(config.fusion),
     }
-    result.cm_calibration = fit_cm_calibration(
-        scores,
-        bonafide,
-        model=scorer.model,
-        fitted_on=f"voiceauth eval {config.channel}: {bonafide.sum()} bona fide, "
-        f"{(~bonafide).sum()} spoofed files",
-        created=created,
-    )
     if not is_spoof.any():
         result.report["with_cm"] = figures
         return
@@ -268,7 +289,7 @@ def _with_countermeasure(
         is_spoof,
         columns["fold"],
         voice_model=result.report["embedder"],
-        cm_model=scorer.model,
+        cm_model=cm.model,
         points=config.fusion,
         created=created,
     )
@@ -288,7 +309,7 @@ def _with_countermeasure(
         target,
         is_spoof,
         voice_model=result.report["embedder"],
-        cm_model=scorer.model,
+        cm_model=cm.model,
         fitted_on=(
             f"voiceauth eval {config.channel}: {target.sum()} target, "
             f"{(~target & ~is_spoof).sum()} non-target, {is_spoof.sum()} spoof trials "

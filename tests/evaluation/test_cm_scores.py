@@ -1,0 +1,121 @@
+"""Countermeasure scores given as a CSV (`voiceauth eval --cm-scores`), mapped by a fixed
+calibration: the fusion is fitted on the LLRs a live service would compute from them."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from voiceauth.audio.vad import SileroVad
+from voiceauth.data.manifest import ManifestRow, read_manifest, write_manifest
+from voiceauth.embeddings.ge2e import Ge2eEmbedder
+from voiceauth.errors import ConfigError
+from voiceauth.evaluation.cm import CmScores, read_cm_scores
+from voiceauth.evaluation.run import EvalConfig, EvalResult, evaluate
+from voiceauth.liveness.gate import CM_SCORE_FEATURE
+from voiceauth.scoring.calibration import Calibration
+
+CM_MODEL = "lcnn@test"
+SCORE = {"bonafide": 2.0, "spoof": -2.0}
+"""Raw scores by label: cleanly apart, so every LLR below is the calibration's doing."""
+FIXED = Calibration(
+    model=CM_MODEL,
+    features=(CM_SCORE_FEATURE,),
+    weights=(0.5,),
+    bias=0.25,
+    fitted_on="a test",
+    created="2026-11-23",
+)
+
+
+def write_scores(path: Path, rows: list[ManifestRow], *, relative_to: Path | None = None) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "dataset", "label", "score"])
+        for row in rows:
+            where = row.path.resolve()
+            shown = os.path.relpath(where, relative_to) if relative_to else str(where)
+            writer.writerow([shown, row.dataset, row.label, SCORE[row.label]])
+
+
+@pytest.fixture(scope="module")
+def clone_rows(shared_rows: list[ManifestRow]) -> list[ManifestRow]:
+    """Five YourTTS speakers (genuine files, 3 clones each) and 10 LibriSpeech impostors."""
+    yourtts = [r for r in shared_rows if r.dataset == "yourtts_zeroshot_clones"]
+    speakers = sorted({r.speaker for r in yourtts})[:5]
+    rows = [r for r in yourtts if r.speaker in speakers and r.label == "bonafide"]
+    for speaker in speakers:
+        rows += [r for r in yourtts if r.speaker == speaker and r.label == "spoof"][:3]
+    return rows + [r for r in shared_rows if r.dataset == "resemblyzer_librispeech"][:10]
+
+
+def test_scores_are_matched_on_the_resolved_path(
+    clone_rows: list[ManifestRow], tmp_path: Path
+) -> None:
+    manifest = tmp_path / "m.csv"
+    write_manifest(manifest, clone_rows)  # the manifest's paths are relative: ../../ ...
+    rows = read_manifest(manifest)
+    (tmp_path / "sub").mkdir()
+    table = tmp_path / "sub" / "scores.csv"
+    write_scores(table, clone_rows, relative_to=table.parent)  # ... and so are the CSV's
+    given = read_cm_scores(table, rows, model=CM_MODEL)
+    assert given.model == CM_MODEL
+    assert [given.scores[r.key] for r in rows] == [SCORE[r.label] for r in rows]
+
+
+def test_a_file_without_a_score_is_refused(clone_rows: list[ManifestRow], tmp_path: Path) -> None:
+    path = tmp_path / "scores.csv"
+    write_scores(path, clone_rows[2:])
+    with pytest.raises(ConfigError, match=rf"2 of {len(clone_rows)} manifest files have no row"):
+        read_cm_scores(path, clone_rows, model=CM_MODEL)
+    path.write_text("path,llr\nx.wav,1.0\n")
+    with pytest.raises(ConfigError, match="need columns path and score"):
+        read_cm_scores(path, clone_rows, model=CM_MODEL)
+
+
+def test_the_cli_refuses_missing_rows_and_a_missing_model(
+    clone_rows: list[ManifestRow],
+    tmp_path: Path,
+    eval_cli: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    manifest, scores = tmp_path / "m.csv", tmp_path / "scores.csv"
+    write_manifest(manifest, clone_rows)
+    write_scores(scores, clone_rows[:-3])
+    common = ("--manifest", str(manifest), "--json", str(tmp_path / "x.json"))
+    done = eval_cli(*common, "--cm-scores", str(scores), "--cm-model", CM_MODEL)
+    assert done.returncode == 2
+    assert f"3 of {len(clone_rows)} manifest files have no row" in done.stderr
+    done = eval_cli(*common, "--cm-scores", str(scores))
+    assert done.returncode == 2
+    assert "--cm-scores needs --cm-model ID@VERSION" in done.stderr
+
+
+@pytest.fixture(scope="module")
+def given_result(clone_rows: list[ManifestRow], ge2e: Ge2eEmbedder, vad: SileroVad) -> EvalResult:
+    given = CmScores(CM_MODEL, {r.key: SCORE[r.label] for r in clone_rows})
+    config = EvalConfig(channel="telephony", test_seconds=4.0, asnorm_top_n=20)
+    return evaluate(
+        clone_rows, ge2e, vad, config, created="2026-11-23", cm=given, cm_calibration=FIXED
+    )
+
+
+def test_given_scores_feed_the_fusion_through_the_fixed_calibration(
+    given_result: EvalResult,
+) -> None:
+    with_cm = given_result.report["with_cm"]
+    assert with_cm["cm"] == CM_MODEL
+    assert with_cm["cm_calibration"] == "fixed: a test"
+    assert with_cm["n_cm_spoof"] == 15
+    assert with_cm["cm_eer"] == 0.0
+    assert given_result.cm_calibration is None  # nothing refitted, nothing to ship
+    fusion = given_result.fusion
+    assert fusion is not None and fusion.cm_model == CM_MODEL
+    # the spoof threshold sits on the fixed map's scale: live speech maps to 0.5 * 2 + 0.25
+    assert fusion.thresholds.spoof == pytest.approx(1.25)
+    assert with_cm["outcomes"]["spoof"]["spoof"] == 100.0
+    assert with_cm["outcomes"]["target"]["spoof"] == 0.0
