@@ -6,7 +6,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from voiceauth.api import ApiKeys, Scope, create_app, generate_api_key
+from voiceauth.api import ApiKeys, Scope, create_app, generate_api_key, reports
 from voiceauth.api.keys import key_digest
 from voiceauth.api.routes import router
 from voiceauth.errors import ConfigError
@@ -40,11 +40,11 @@ def test_openapi_lists_every_route_and_the_key_scheme(client: TestClient) -> Non
     documented = {(path, method.upper()) for path, ops in schema["paths"].items() for method in ops}
     routes = {
         (route.path, method)
-        for route in router.routes
+        for route in [*router.routes, *reports.router.routes]
         if isinstance(route, APIRoute)
         for method in route.methods
     }
-    assert len(routes) == 15 and documented == routes
+    assert len(routes) == 16 and documented == routes
     for ops in schema["paths"].values():
         for op in ops.values():
             assert op["security"] == [{"ApiKey": []}]

@@ -200,3 +200,16 @@ def test_a_keyed_customer_number_claims_the_call(
     keyed, unknown = asyncio.run(run())
     assert keyed.customer_id == "p225" and keyed.voice_state is VoiceState.COLLECTING
     assert unknown.customer_id is None and "route to an agent" in unknown.reasons[0]
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_a_drain_has_one_deadline_however_many_steps(store: VoiceprintStore) -> None:
+    async def run() -> None:
+        service = CallService(store, CallMetrics())
+        left = service.begin_drain(5.0)
+        assert service.draining and 4.0 < left <= 5.0
+        assert service.begin_drain(100.0) <= left  # a later step does not extend it
+        with pytest.raises(CallRejected, match="loading|shutting down"):
+            await service.start(CallStart("late", "test"))
+
+    asyncio.run(run())

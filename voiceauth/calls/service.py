@@ -113,6 +113,7 @@ class CallService:
         self.updates = Broadcaster()
         self.listeners: list[Listener] = []
         self.draining = False
+        self._drain_deadline: float | None = None
         self._sessions: dict[str, CallSession] = {}
         self._results: OrderedDict[str, CallSnapshot] = OrderedDict()
         self._ready: set[str] = set()
@@ -153,8 +154,7 @@ class CallService:
         self._publish(session)
 
     async def audio(self, call_id: str, track: Track, pcm: npt.NDArray[np.int16]) -> None:
-        session = self._open(call_id)
-        self.metrics.frames.labels(session.start.transport, track).inc()
+        session = self._open(call_id)  # frames are counted by the transport that decoded them
         if track != "caller":
             return  # the agent's voice is never embedded; it only has to be kept apart
         if session.receive(pcm) >= self.batch_samples:
@@ -300,11 +300,19 @@ class CallService:
         while self._ready or self._due or self._listening.locked() or self._scoring.locked():
             await asyncio.sleep(0.005)
 
-    async def drain(self, timeout_s: float) -> list[CallSnapshot]:
-        """Refuse new calls, let running ones end by themselves for up to timeout_s, then end
-        the rest ("shutdown"); returns the final snapshots of those ended here."""
+    def begin_drain(self, timeout_s: float) -> float:
+        """Refuse new calls from now on; the whole drain, however many steps it takes, ends
+        timeout_s from the first call of this. Returns the seconds left."""
         self.draining = True
-        deadline = time.monotonic() + timeout_s
+        if self._drain_deadline is None:
+            self._drain_deadline = time.monotonic() + timeout_s
+        return max(0.0, self._drain_deadline - time.monotonic())
+
+    async def drain(self, timeout_s: float) -> list[CallSnapshot]:
+        """Refuse new calls, let running ones end by themselves until the drain's deadline
+        (timeout_s from its beginning), then end the rest ("shutdown"); returns the final
+        snapshots of those ended here."""
+        deadline = time.monotonic() + self.begin_drain(timeout_s)
         while self._sessions and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         ended = [await self.end(call_id, "shutdown") for call_id in list(self._sessions)]

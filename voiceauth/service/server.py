@@ -1,13 +1,10 @@
 """Running the service under uvicorn with a graceful drain on SIGTERM or Ctrl-C.
 
-uvicorn stops accepting connections on the signal and waits (up to the drain timeout) for
-open WebSocket calls to finish; the call service refuses new calls from the same moment, so a
-platform that reconnects is sent to another replica. Calls on UDP and TCP listeners finish in
-the app's lifespan shutdown.
-
-uvicorn's shutdown closes every WebSocket (1012) before that, so the app's `drain_hooks` run
-first: AudioHook sessions are asked to reconnect and given up to the drain timeout to move to
-another replica (transports/audiohook/sessions.py).
+On the signal the call service refuses new calls at once, so a platform that reconnects is
+sent to another replica, and one drain deadline starts for every step below. uvicorn's own shutdown closes every WebSocket (1012) before the app's
+lifespan ends, so the app's `drain_hooks` run first: AudioHook sessions are asked to reconnect
+and given up to the drain timeout to move to another replica (transports/audiohook/sessions.py).
+Calls on UDP and TCP listeners then finish in the lifespan's drain.
 """
 
 from __future__ import annotations
@@ -38,11 +35,16 @@ class DrainingServer(uvicorn.Server):
         self._drain_timeout_s = drain_timeout_s
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        self._calls.draining = True
+        self._calls.begin_drain(self._drain_timeout_s)
         super().handle_exit(sig, frame)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        await asyncio.gather(*(hook(self._drain_timeout_s) for hook in self._drain_hooks))
+        """Move what can move, end the live streams (desks reconnect elsewhere, and uvicorn
+        would otherwise wait for them), then uvicorn's shutdown and the app's drain, all
+        within the one drain timeout."""
+        left = self._calls.begin_drain(self._drain_timeout_s)
+        await asyncio.gather(*(hook(left) for hook in self._drain_hooks))
+        self._calls.updates.close_all("the service is shutting down")
         await super().shutdown(sockets)
 
 
