@@ -73,50 +73,64 @@ class BatchedVad:
         return VadStream(state=self._torch.zeros(STATE_SHAPE))
 
     def step(self, streams: list[VadStream]) -> list[npt.NDArray[np.float32]]:
-        """Consume every whole window pending in `streams`; return each one's speech samples."""
+        """Consume every whole window pending in `streams`; return each one's speech samples.
+
+        The hysteresis runs on arrays across calls, window by window, so the Python work per
+        pass grows with the calls, not with calls x windows (it holds the GIL that the event
+        loop and the embedding thread share)."""
         torch = self._torch
         for stream in streams:
             if not np.isfinite(stream.pending).all():
                 raise AudioFormatError("VAD input contains NaN or infinite samples")
-        n_windows = [stream.ready_windows for stream in streams]
-        speech: list[list[npt.NDArray[np.float32]]] = [[] for _ in streams]
-        if not streams or max(n_windows) == 0:
+        n_windows = np.array([stream.ready_windows for stream in streams], dtype=np.int64)
+        if not streams or n_windows.max() == 0:
             return [np.zeros(0, np.float32) for _ in streams]
+        depth = int(n_windows.max())
+        audio = np.zeros((len(streams), depth * WINDOW), np.float32)
+        for i, stream in enumerate(streams):
+            audio[i, : n_windows[i] * WINDOW] = stream.pending[: n_windows[i] * WINDOW]
+        windows = audio.reshape(len(streams), depth, WINDOW)
+        active = np.arange(depth)[None, :] < n_windows[:, None]  # (calls, windows)
+        in_speech = np.array([stream.in_speech for stream in streams])
+        quiet = np.array([stream.quiet_windows for stream in streams], dtype=np.int64)
+        speech = np.zeros(active.shape, bool)
         state = torch.cat([stream.state for stream in streams], dim=1)
         context = np.stack([stream.context for stream in streams])
         with self._lock, torch.inference_mode():
-            for w in range(max(n_windows)):
-                active = np.array([w < n for n in n_windows])
-                windows = np.stack(
-                    [
-                        s.pending[w * WINDOW : (w + 1) * WINDOW] if a else np.zeros(WINDOW)
-                        for s, a in zip(streams, active, strict=True)
-                    ]
-                ).astype(np.float32)
-                x = torch.from_numpy(np.concatenate([context, windows], axis=1))
+            for w in range(depth):
+                now = active[:, w]
+                x = torch.from_numpy(np.concatenate([context, windows[:, w]], axis=1))
                 out, new_state = self._net(x, state)
-                keep = torch.from_numpy(active)[None, :, None]
-                state = torch.where(keep, new_state, state)
-                context = np.where(active[:, None], windows[:, -CONTEXT:], context)
-                for k in np.flatnonzero(active):
-                    if self._is_speech(streams[k], float(out[k, 0])):
-                        speech[k].append(windows[k])
-                    else:
-                        streams[k].noise_power += float(np.mean(np.square(windows[k])))
+                state = torch.where(torch.from_numpy(now)[None, :, None], new_state, state)
+                context = np.where(now[:, None], windows[:, w, -CONTEXT:], context)
+                in_speech, quiet = self._hysteresis(out[:, 0].numpy(), in_speech, quiet, now)
+                speech[:, w] = in_speech & now
+        power = np.mean(np.square(windows), axis=2)
+        noise = np.sum(np.where(active & ~speech, power, 0.0), axis=1)
+        found = []
         for i, stream in enumerate(streams):
             stream.state = state[:, i : i + 1].clone()
             stream.context = context[i].astype(np.float32)
             stream.pending = stream.pending[n_windows[i] * WINDOW :]
-        return [np.concatenate(s) if s else np.zeros(0, np.float32) for s in speech]
+            stream.in_speech, stream.quiet_windows = bool(in_speech[i]), int(quiet[i])
+            stream.windows += int(n_windows[i])
+            stream.speech_windows += int(speech[i].sum())
+            stream.noise_power += float(noise[i])
+            found.append(windows[i][speech[i]].reshape(-1))
+        return found
 
-    def _is_speech(self, stream: VadStream, probability: float) -> bool:
-        stream.windows += 1
-        if probability >= self.threshold:
-            stream.in_speech, stream.quiet_windows = True, 0
-        elif stream.in_speech and probability < self.threshold - EXIT_MARGIN:
-            stream.quiet_windows += 1
-            if stream.quiet_windows > self._hangover:
-                stream.in_speech = False
-        if stream.in_speech:
-            stream.speech_windows += 1
-        return stream.in_speech
+    def _hysteresis(
+        self,
+        probability: npt.NDArray[np.float32],
+        in_speech: npt.NDArray[np.bool_],
+        quiet: npt.NDArray[np.int64],
+        active: npt.NDArray[np.bool_],
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
+        """One window of every call: speech starts at `threshold`, and ends once the
+        probability has stayed below `threshold - EXIT_MARGIN` for more than the hangover."""
+        enter = probability >= self.threshold
+        dip = ~enter & in_speech & (probability < self.threshold - EXIT_MARGIN)
+        new_quiet = np.where(enter, 0, quiet + dip)
+        leave = dip & (new_quiet > self._hangover)
+        new_speech = enter | (in_speech & ~leave)
+        return np.where(active, new_speech, in_speech), np.where(active, new_quiet, quiet)

@@ -106,6 +106,11 @@ class CallSession:
             self._inbox_samples += len(pcm)
             return self._inbox_samples
 
+    @property
+    def queued_samples(self) -> int:
+        """Caller samples received and not yet taken by the engine."""
+        return self._inbox_samples
+
     def take(self) -> float | None:
         """Move queued frames into the VAD (engine side); returns the oldest frame's arrival."""
         with self._lock:

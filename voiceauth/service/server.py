@@ -1,10 +1,11 @@
 """Running the service under uvicorn with a graceful drain on SIGTERM or Ctrl-C.
 
 On the signal the call service refuses new calls at once, so a platform that reconnects is
-sent to another replica, and one drain deadline starts for every step below. uvicorn's own shutdown closes every WebSocket (1012) before the app's
-lifespan ends, so the app's `drain_hooks` run first: AudioHook sessions are asked to reconnect
-and given up to the drain timeout to move to another replica (transports/audiohook/sessions.py).
-Calls on UDP and TCP listeners then finish in the lifespan's drain.
+sent to another replica, and one drain deadline starts for every step below. uvicorn's own
+shutdown closes every WebSocket (1012) before the app's lifespan ends, so the app's
+`drain_hooks` run first: AudioHook sessions are asked to reconnect and given until the
+deadline to move to another replica (transports/audiohook/sessions.py). Calls on UDP and TCP
+listeners then finish in the lifespan's drain.
 """
 
 from __future__ import annotations
