@@ -137,6 +137,11 @@ class InvalidRecord(StoreError, ValueError):
     """A value the store will not keep: a malformed phone number, id, model or time."""
 
 
+class DirectoryUnavailable(VoiceauthError):
+    """The operator's customer directory (CRM) could not answer a caller-ID lookup: down,
+    too slow, refusing our token, or answering something that is not its documented JSON."""
+
+
 class CallError(VoiceauthError):
     """A call-service request that cannot be served; the transport closes with this reason."""
 

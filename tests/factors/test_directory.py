@@ -18,7 +18,7 @@ from voiceauth.calls.engine import CallEngine
 from voiceauth.calls.metrics import CallMetrics
 from voiceauth.calls.service import CallService
 from voiceauth.embeddings.ge2e import Ge2eEmbedder
-from voiceauth.errors import ConfigError
+from voiceauth.errors import ConfigError, DirectoryUnavailable
 from voiceauth.factors.directory import CrmDirectory
 from voiceauth.service.models import call_scoring
 from voiceauth.store import VoiceprintStore
@@ -89,9 +89,12 @@ def test_found_missing_and_failing_lookups(crm: Crm) -> None:
     assert lookup(crm, "+46701234567") == "C-1"
     assert crm.seen[-1] == "+46701234567"  # the + survived URL quoting
     assert lookup(crm, "+4670555") is None  # 404: nobody
-    assert lookup(crm, "+46709999999") is None  # not JSON
-    assert lookup(crm, "+46700000000") is None  # slower than the timeout
-    assert lookup(crm, "+46701234567", token="wrong") is None  # 401
+    with pytest.raises(DirectoryUnavailable, match="not JSON"):
+        lookup(crm, "+46709999999")
+    with pytest.raises(DirectoryUnavailable, match="Timeout"):
+        lookup(crm, "+46700000000")  # slower than the timeout
+    with pytest.raises(DirectoryUnavailable, match="HTTP 401"):
+        lookup(crm, "+46701234567", token="wrong")
 
 
 def test_the_template_must_take_the_number() -> None:
@@ -116,6 +119,10 @@ def test_a_call_is_claimed_by_the_crm_when_the_number_is_not_on_file(
         service.attach(CallEngine(vad=BatchedVad(), embedder=ge2e, scorer=scorer, policy=policy))
         await service.start(CallStart("a", "test", ani="+46701234567"))
         await service.start(CallStart("b", "test", ani="+46705555555"))
+        await service.start(CallStart("down", "test", ani="+46709999999"))  # answers garbage
+        down = service.snapshot("down")
+        assert down.customer_id is None and "CRM could not look" in down.reasons[0]
+        assert down.assessment is not None and down.assessment.route == "agent_unauthenticated"
         return service.snapshot("a").customer_id, service.snapshot("b").customer_id
 
     assert asyncio.run(run()) == ("C-1", None)

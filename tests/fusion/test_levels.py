@@ -114,3 +114,18 @@ def test_hot_reload_keeps_the_last_good_policy(tmp_path: Path) -> None:
     path.write_text("version: 2")
     os.utime(path, ns=(2, 2))
     assert live.current().assess(evidence).route == "ask_for_pin"
+
+
+def test_an_error_in_a_policy_file_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "levels.yaml"
+    text = SHIPPED.read_text()
+    path.write_text(text.replace("all_of: [identified, eid]", "all_of: [identified, eid, dna]"))
+    line = 1 + next(i for i, row in enumerate(path.read_text().splitlines()) if "dna" in row)
+    with pytest.raises(ConfigError, match=rf"level #1 \(file line {line}\).*'dna'"):
+        LevelPolicy.load(path)
+    path.write_text(text.replace("fraud_route: fraud_queue", "fraud_rout: fraud_queue"))
+    with pytest.raises(ConfigError, match=r"needs a `fraud_route` \(file line \d+\)"):
+        LevelPolicy.load(path)
+    path.write_text("version: 1\nlines: [\n")
+    with pytest.raises(ConfigError, match="line 3"):  # YAML's own position
+        LevelPolicy.load(path)

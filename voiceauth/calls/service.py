@@ -34,6 +34,7 @@ from voiceauth.calls.streams import Broadcaster
 from voiceauth.errors import (
     CallExists,
     CallRejected,
+    DirectoryUnavailable,
     InvalidRecord,
     UnknownCall,
     UnknownCustomer,
@@ -62,7 +63,8 @@ Listener = Callable[[CallSnapshot], None]
 
 
 class Directory(Protocol):
-    """Where caller-IDs unknown locally are looked up (factors.directory.CrmDirectory)."""
+    """Where caller-IDs unknown locally are looked up (factors.directory.CrmDirectory):
+    a customer id, None for nobody, DirectoryUnavailable when it cannot tell."""
 
     async def customer_for(self, ani: str) -> str | None: ...
 
@@ -151,7 +153,10 @@ class CallService:
         session.keyed_limit = identify.keyed_attempts
         customer_id = start.customer_id
         if customer_id is None and identify.ani_lookup:
-            customer_id = await self._by_phone(start.ani)
+            try:
+                customer_id = await self._by_phone(start.ani)
+            except DirectoryUnavailable as exc:
+                session.reasons = (f"{exc}: identify the caller another way",)
         if customer_id:
             await self._claim(session, customer_id)
         self._publish(session)
@@ -339,7 +344,7 @@ class CallService:
 
     async def _by_phone(self, ani: str | None) -> str | None:
         """The claim caller-ID makes: the customer registered with this number here, else the
-        one the operator's directory (CRM) names, if any."""
+        one the operator's directory (CRM) names, if any (DirectoryUnavailable if it can't)."""
         if not ani:
             return None
         try:

@@ -1,9 +1,10 @@
 """Caller-ID lookup in the operator's CRM over REST, for customers not in the local table.
 
 The URL is a template with `{ani}` (URL-quoted E.164 number); the customer id is read from
-the JSON answer at a dotted path (`customer.id`). A miss, an error, a timeout or an answer of
-another shape identifies nobody: the call goes on unclaimed (keypad entry or the
-unauthenticated path), and the failure is logged without the number.
+the JSON answer at a dotted path (`customer.id`). A miss (404, no such field) identifies
+nobody; an error, a timeout or an answer that is not JSON is `DirectoryUnavailable`, and the
+call goes on unclaimed with that reason (keypad entry or the unauthenticated path). Failures
+are logged without the number.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
-from voiceauth.errors import ConfigError
+from voiceauth.errors import ConfigError, DirectoryUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -41,25 +42,29 @@ class CrmDirectory:
         self._timeout_s = timeout_s
 
     async def customer_for(self, ani: str) -> str | None:
-        """The customer id the CRM holds for this caller-ID, or None."""
+        """The customer id the CRM holds for this caller-ID, None when it holds none;
+        DirectoryUnavailable when it cannot tell (the call then goes on unidentified, with
+        that reason, rather than waiting or failing)."""
         url = self._template.format(ani=quote(ani, safe=""))
         try:
             async with httpx.AsyncClient(timeout=self._timeout_s) as client:
                 response = await client.get(url, headers=self._headers)
         except httpx.HTTPError as exc:
-            log.warning("CRM lookup failed: %s", type(exc).__name__)
-            return None
+            raise _unavailable(type(exc).__name__) from None
         if response.status_code == 404:
             return None
         if response.status_code != 200:
-            log.warning("CRM lookup answered HTTP %d", response.status_code)
-            return None
+            raise _unavailable(f"HTTP {response.status_code}")
         try:
             found = _at(response.json(), self._path)
         except ValueError:
-            log.warning("CRM lookup answered something other than JSON")
-            return None
+            raise _unavailable("an answer that is not JSON") from None
         return found if isinstance(found, str) and found else None
+
+
+def _unavailable(why: str) -> DirectoryUnavailable:
+    log.warning("CRM lookup failed: %s", why)
+    return DirectoryUnavailable(f"the CRM could not look the caller-ID up ({why})")
 
 
 def _at(document: Any, path: list[str]) -> Any:

@@ -108,7 +108,13 @@ class LevelPolicy:
         lines_doc = document.get("lines")
         if not isinstance(lines_doc, dict) or DEFAULT_LINE not in lines_doc:
             raise ConfigError(f"level policy: `lines` must include {DEFAULT_LINE!r}")
-        lines = {str(name): _line(str(name), body) for name, body in lines_doc.items()}
+        lines = {}
+        for name, body in lines_doc.items():
+            try:
+                lines[str(name)] = _line(str(name), body)
+            except ConfigError as exc:
+                located = "(file line" in str(exc)
+                raise ConfigError(f"{exc}{'' if located else _on(body)}") from None
         mapping = document.get("service_lines") or {}
         if not isinstance(mapping, dict):
             raise ConfigError("level policy: `service_lines` must map numbers to lines")
@@ -119,11 +125,16 @@ class LevelPolicy:
 
     @classmethod
     def load(cls, path: Path) -> LevelPolicy:
+        """Read and validate a policy file; errors say where in the file (YAML's own
+        position for syntax, the line of the offending entry for the rest)."""
         try:
-            document = yaml.safe_load(path.read_text())
+            document = yaml.load(path.read_text(), Loader=_Loader)
         except (OSError, yaml.YAMLError) as exc:
             raise ConfigError(f"level policy {path}: {exc}") from exc
-        return cls.parse(document)
+        try:
+            return cls.parse(document)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
 
     def line_for(self, dnis: str | None) -> Line:
         """The service line of a dialled number (`default` for numbers not listed)."""
@@ -158,12 +169,37 @@ def _names(value: Any, where: str) -> frozenset[str]:
     return frozenset(value)
 
 
+class _Located(dict[Any, Any]):
+    """A mapping read from a policy file, with the file line it starts on (for errors)."""
+
+    line: int | None = None
+
+
+class _Loader(yaml.SafeLoader):  # type: ignore[misc]
+    """YAML's safe loader, keeping each mapping's line."""
+
+
+def _located(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _Located:
+    mapping = _Located(loader.construct_mapping(node, deep=True))
+    mapping.line = node.start_mark.line + 1
+    return mapping
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _located)
+
+
+def _on(entry: Any) -> str:
+    """` (file line N)` for an entry read from a file, nothing for one built in code."""
+    line = getattr(entry, "line", None)
+    return "" if line is None else f" (file line {line})"
+
+
 def _line(name: str, body: Any) -> Line:
     if not isinstance(body, dict):
         raise ConfigError(f"level policy: line {name!r} must be a mapping")
     levels = []
     for i, entry in enumerate(body.get("levels") or []):
-        where = f"line {name!r} level #{i + 1}"
+        where = f"line {name!r} level #{i + 1}{_on(entry)}"
         if not isinstance(entry, dict) or not isinstance(entry.get("level"), int):
             raise ConfigError(f"level policy: {where} needs an integer `level`")
         all_of = _names(entry.get("all_of"), f"{where} all_of")
