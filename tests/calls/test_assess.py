@@ -116,3 +116,25 @@ def test_factor_results_republish_the_call_and_its_outcome_is_kept(
     assert metrics.outcomes.labels("3", "self_service")._value.get() == 1
     assert metrics.countermeasure_rejections._value.get() == 0
     assert metrics.speech_to_decision._sum.get() == pytest.approx(final.decided_after_speech_s)
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_a_transferred_call_keeps_its_claim_and_factors(
+    enrolled: VoiceprintStore, engine: CallEngine
+) -> None:
+    results = CallFactors()
+
+    async def run() -> CallSnapshot:
+        service = CallService(enrolled, CallMetrics(), assessor=CallAssessor(results))
+        service.attach(engine)
+        async with service.running():
+            await service.start(CallStart("t", "audiohook", customer_id="p225"))
+            results.record("t", FactorResult("pin", True, datetime.now(UTC)))
+            await service.end("t", "transferred")
+            await service.start(CallStart("t", "audiohook"))  # the agent's queue, a new leg
+            return service.snapshot("t")
+
+    after = asyncio.run(run())
+    assert after.customer_id == "p225" and after.factors_verified == ("pin",)
+    assert after.assessment is not None and after.assessment.level == 2
+    assert after.voice_state is VoiceState.COLLECTING  # the voice is heard again

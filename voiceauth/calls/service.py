@@ -146,12 +146,14 @@ class CallService:
             raise CallRejected(f"the service is at its limit of {self.max_calls} calls")
         session = CallSession(start, self.engine.vad.new_stream())
         self._sessions[start.call_id] = session
-        self._results.pop(start.call_id, None)
+        earlier = self._results.pop(start.call_id, None)
         self.metrics.calls.labels(start.transport).inc()
         self.metrics.active_calls.set(len(self._sessions))
         identify = self.assess.policy().line_for(start.dnis).identify
         session.keyed_limit = identify.keyed_attempts
-        customer_id = start.customer_id
+        # a call id seen before is the same call on a new leg (a transfer, a new stream): its
+        # claim stays, as its factor results do (kept by call id); the voice is heard afresh
+        customer_id = start.customer_id or (earlier.customer_id if earlier else None)
         if customer_id is None and identify.ani_lookup:
             try:
                 customer_id = await self._by_phone(start.ani)
