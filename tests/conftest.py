@@ -7,6 +7,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from store.conftest import (  # noqa: F401  (a real store, SQLite and PostgreSQL, for every folder)
+    clock,
+    database,
+    keyring,
+    postgres,
+    sqlite_template,
+    store,
+)
 
 from voiceauth.audio.vad import SileroVad
 from voiceauth.data.manifest import ManifestRow, read_manifest

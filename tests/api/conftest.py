@@ -7,14 +7,6 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from store.conftest import (  # noqa: F401  (fixtures re-used from the store tests)
-    clock,
-    database,
-    keyring,
-    postgres,
-    sqlite_template,
-    store,
-)
 
 from voiceauth.api import create_app
 from voiceauth.api.keys import key_digest
@@ -34,7 +26,7 @@ def headers(name: str) -> dict[str, str]:
 
 @pytest.fixture
 def client(
-    store: VoiceprintStore,  # noqa: F811  (the fixture imported above)
+    store: VoiceprintStore,
     ge2e: Ge2eEmbedder,
     vad: SileroVad,
     tmp_path: Path,

@@ -9,14 +9,6 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
-from store.conftest import (  # noqa: F401  (fixtures re-used from the store tests)
-    clock,
-    database,
-    keyring,
-    postgres,
-    sqlite_template,
-    store,
-)
 
 from voiceauth.audio.channel import telephone_channel
 from voiceauth.audio.frontend import extract_speech
@@ -88,7 +80,7 @@ def add_customer(db: VoiceprintStore, customer_id: str, *, consent: bool = True)
 
 @pytest.fixture
 def enrolled(
-    store: VoiceprintStore,  # noqa: F811  (the store fixture)
+    store: VoiceprintStore,
     ge2e: Ge2eEmbedder,
     enrolment_speech: dict[str, list[npt.NDArray[np.float32]]],
 ) -> VoiceprintStore:

@@ -22,6 +22,8 @@ from typing import Any
 import httpx
 import pytest
 
+from voiceauth.service.spawn import stop
+
 HARNESS = Path(__file__).resolve().parent / "oidc"
 NPM_CACHE = Path(tempfile.gettempdir()) / "voiceauth-npm-cache"
 START_TIMEOUT_S = 15.0
@@ -121,9 +123,4 @@ def run_harness(
                     time.sleep(0.1)
             yield Harness(issuer, CLIENT_SECRET, log)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, timeout_s=5)

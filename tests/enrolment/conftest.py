@@ -12,14 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from store.conftest import (  # noqa: F401  (fixtures re-used from the store tests)
-    clock,
-    database,
-    keyring,
-    postgres,
-    sqlite_template,
-    store,
-)
 
 from voiceauth.audio.frontend import Speech, extract_speech
 from voiceauth.audio.io import load_audio

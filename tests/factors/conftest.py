@@ -3,14 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from store.conftest import (  # noqa: F401  (fixtures re-used from the store tests)
-    clock,
-    database,
-    keyring,
-    postgres,
-    sqlite_template,
-    store,
-)
 
 from voiceauth.factors import KnowledgeFactors, SecretHasher
 from voiceauth.store import VoiceprintStore
@@ -25,10 +17,10 @@ def hasher() -> SecretHasher:
 
 
 @pytest.fixture
-def knowledge(store: VoiceprintStore, hasher: SecretHasher) -> KnowledgeFactors:  # noqa: F811
+def knowledge(store: VoiceprintStore, hasher: SecretHasher) -> KnowledgeFactors:
     return KnowledgeFactors(store, hasher=hasher)
 
 
 @pytest.fixture
-def customer(store: VoiceprintStore) -> str:  # noqa: F811
+def customer(store: VoiceprintStore) -> str:
     return store.add_customer(actor="test", customer_id="cust-1", phones=[PHONE]).id

@@ -3,11 +3,3 @@
 from __future__ import annotations
 
 from api.conftest import client  # noqa: F401  (fixtures re-used from the API tests)
-from store.conftest import (  # noqa: F401  (fixtures re-used from the store tests)
-    clock,
-    database,
-    keyring,
-    postgres,
-    sqlite_template,
-    store,
-)

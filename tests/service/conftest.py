@@ -8,14 +8,6 @@ from pathlib import Path
 import pytest
 from api.conftest import LINES
 from fastapi.testclient import TestClient
-from store.conftest import (  # noqa: F401  (fixtures re-used from the store tests)
-    clock,
-    database,
-    keyring,
-    postgres,
-    sqlite_template,
-    store,
-)
 
 from voiceauth.audio.vad import SileroVad
 from voiceauth.embeddings.ge2e import Ge2eEmbedder

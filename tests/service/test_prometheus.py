@@ -14,7 +14,7 @@ import httpx
 import pytest
 from api.conftest import KEYS, LINES
 
-from voiceauth.service.spawn import free_port, serve
+from voiceauth.service.spawn import free_port, serve, stop
 from voiceauth.store import generate_key
 
 PROMETHEUS = Path("/usr/bin/prometheus")
@@ -59,12 +59,7 @@ def prometheus(target: str, folder: Path) -> Iterator[str]:
             time.sleep(0.2)
         yield f"http://{base}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout_s=30)
         log.close()
 
 

@@ -20,14 +20,6 @@ from calls.conftest import (  # noqa: F401  (fixtures for enrolled customers and
     speaker_files,
 )
 from calls.test_transports_e2e import service_settings
-from store.conftest import (  # noqa: F401  (the store the customers are enrolled in)
-    clock,
-    database,
-    keyring,
-    postgres,
-    sqlite_template,
-    store,
-)
 
 from tests.transports.recorder import RecordingSink
 from tests.transports.server import serving, speech_8k

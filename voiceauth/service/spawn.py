@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -60,6 +61,16 @@ def serve(settings: Mapping[str, str]) -> Iterator[Served]:
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+def stop(process: subprocess.Popen[Any], timeout_s: float = 10.0) -> None:
+    """End a helper process politely (SIGTERM), and for good if it does not go in time."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _ready(base: str) -> bool:
