@@ -11,10 +11,11 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from voiceauth.calls.snapshot import CallSnapshot, VoiceState
+from voiceauth.factors.knowledge import KnowledgeKind
 from voiceauth.factors.results import CallFactors
 from voiceauth.fusion.levels import DEFAULT_POLICY, Evidence, LevelPolicy
 
-KNOWLEDGE = frozenset({"pin", "dob", "answer"})
+KNOWLEDGE = frozenset(kind.value for kind in KnowledgeKind)
 
 
 class CallAssessor:

@@ -19,6 +19,7 @@ from voiceauth.audio.pcm import pcm16_to_float
 from voiceauth.audio.vad_stream import VadStream
 from voiceauth.calls.snapshot import CallSnapshot, VoiceState
 from voiceauth.embeddings.base import Vector
+from voiceauth.fusion.levels import KEYED_ATTEMPTS
 from voiceauth.transports.base import SAMPLE_RATE, CallStart
 
 
@@ -80,7 +81,7 @@ class CallSession:
     watchlist_hit: bool = False
     dtmf: str = ""
     keyed_attempts: int = 0
-    keyed_limit: int = 3
+    keyed_limit: int = KEYED_ATTEMPTS
     """Tries at keying a customer number its service line allows (the level policy's)."""
     keyed: str | None = None
     """The last keypad entry ended by `#` after the claim (a PIN the IVR asked for)."""

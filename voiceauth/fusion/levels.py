@@ -32,6 +32,8 @@ EVIDENCE = frozenset({"identified", "knowledge", "otp", "eid", "voice_match"})
 POSSESSION = frozenset({"otp", "eid"})
 DEFAULT_LINE = "default"
 DEFAULT_POLICY = Path(__file__).resolve().parent / "levels.yaml"
+KEYED_ATTEMPTS = 3
+"""Tries at keying a customer number, unless a service line says otherwise."""
 VERIFIED_LEVEL = 2
 """The level from which a call counts as verified in reports (one factor, default policy)."""
 WORDS = {
@@ -74,7 +76,7 @@ class Identification:
     tries at keying a customer number before the unidentified path (`keyed_attempts`)."""
 
     ani_lookup: bool = True
-    keyed_attempts: int = 3
+    keyed_attempts: int = KEYED_ATTEMPTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +242,9 @@ def _identification(name: str, body: Any) -> Identification:
     where = f"level policy: line {name!r} identify"
     if not isinstance(body, dict) or set(body) - {"ani_lookup", "keyed_attempts"}:
         raise ConfigError(f"{where}: may set only ani_lookup and keyed_attempts")
-    lookup, attempts = body.get("ani_lookup", True), body.get("keyed_attempts", 3)
+    default = Identification()
+    lookup = body.get("ani_lookup", default.ani_lookup)
+    attempts = body.get("keyed_attempts", default.keyed_attempts)
     if not isinstance(lookup, bool):
         raise ConfigError(f"{where}: ani_lookup must be true or false")
     if not isinstance(attempts, int) or isinstance(attempts, bool) or not 0 <= attempts <= 10:

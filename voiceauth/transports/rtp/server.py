@@ -111,6 +111,8 @@ class RtpServer:
             raise ConfigError(f"RTP port range {low}-{high} is not a range of UDP ports")
         self.sink = sink
         self.metrics = metrics
+        self._lost = metrics.packets_lost.labels(transport=TRANSPORT)
+        self._late = metrics.packets_late.labels(transport=TRANSPORT)
         self.host = host
         self.ports = range(low + low % 2, high + 1, 2)
         if not self.ports:
@@ -228,8 +230,8 @@ class RtpServer:
         self._enqueue(call, leg, received)
 
     def _enqueue(self, call: _Call, leg: _Leg, received: Received) -> None:
-        self.metrics.packets_lost.labels(transport=TRANSPORT).inc(received.lost)
-        self.metrics.packets_late.labels(transport=TRANSPORT).inc(received.late)
+        self._lost.inc(received.lost)  # per packet: counters bound once, in __init__
+        self._late.inc(received.late)
         items: list[Item] = [(leg.track, pcm) for pcm in received.audio]
         if leg.track == "caller":
             items += received.digits
@@ -241,6 +243,10 @@ class RtpServer:
 
     async def _deliver(self, call: _Call) -> None:
         """Hand queued frames and digits to the sink in order, until the end marker."""
+        frames = {
+            leg.track: self.metrics.frames.labels(transport=TRANSPORT, track=leg.track)
+            for leg in call.legs
+        }  # bound once per call, not looked up per frame
         while (item := await call.queue.get()) is not None:
             try:
                 if isinstance(item, str):
@@ -248,7 +254,7 @@ class RtpServer:
                 else:
                     track, pcm = item
                     await self.sink.audio(call.call_id, track, pcm)
-                    self.metrics.frames.labels(transport=TRANSPORT, track=track).inc()
+                    frames[track].inc()
             except CallError as error:  # ended elsewhere (API, drain): the ports go too
                 self.metrics.refuse(TRANSPORT, "closed_call")
                 logger.info("rtp: call %s no longer taken (%s); releasing", call.call_id, error)
