@@ -43,6 +43,7 @@ def test_a_clone_of_the_customer_is_not_let_through(
     settings = Settings()
     model = f"{ge2e.embedder_id}@{ge2e.version}"
     liveness = call_liveness(settings.cm, settings.countermeasure_dir, MODELS, model)
+    assert liveness.fusion is not None  # the shipped pair is judged by its learned fusion
     guarded = CallEngine(
         vad=engine.vad,
         embedder=ge2e,

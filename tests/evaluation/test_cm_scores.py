@@ -9,16 +9,17 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from voiceauth.audio.vad import SileroVad
 from voiceauth.data.manifest import ManifestRow, read_manifest, write_manifest
 from voiceauth.embeddings.ge2e import Ge2eEmbedder
-from voiceauth.errors import ConfigError
+from voiceauth.errors import ConfigError, VoiceauthError
 from voiceauth.evaluation.cm import CmScores, read_cm_scores
 from voiceauth.evaluation.run import EvalConfig, EvalResult, evaluate
 from voiceauth.liveness.gate import CM_SCORE_FEATURE
-from voiceauth.scoring.calibration import Calibration
+from voiceauth.scoring.calibration import MIN_SPEECH_S, Calibration
 
 CM_MODEL = "lcnn@test"
 SCORE = {"bonafide": 2.0, "spoof": -2.0}
@@ -119,3 +120,53 @@ def test_given_scores_feed_the_fusion_through_the_fixed_calibration(
     assert fusion.thresholds.spoof == pytest.approx(1.25)
     assert with_cm["outcomes"]["spoof"]["spoof"] == 100.0
     assert with_cm["outcomes"]["target"]["spoof"] == 0.0
+
+
+def test_a_fixed_voice_calibration_gives_the_llrs_a_call_computes(
+    clone_rows: list[ManifestRow], ge2e: Ge2eEmbedder, vad: SileroVad
+) -> None:
+    """With `voice_calibration`, every trial's voice LLR is that file's map of its cosine
+    (the scale a live call's scorer uses), not a calibration refitted by fold."""
+    voice = Calibration(
+        model=f"ge2e@{ge2e.version}",
+        features=("score", "log_speech_s", "snr_db"),
+        weights=(10.0, -1.0, 0.0),
+        bias=-5.0,
+        fitted_on="a voice test",
+        created="2026-11-24",
+    )
+    given = CmScores(CM_MODEL, {r.key: SCORE[r.label] for r in clone_rows})
+    config = EvalConfig(channel="telephony", test_seconds=4.0, asnorm=False)
+    result = evaluate(
+        clone_rows,
+        ge2e,
+        vad,
+        config,
+        created="2026-11-24",
+        cm=given,
+        cm_calibration=FIXED,
+        voice_calibration=voice,
+    )
+    assert result.report["voice_calibration"] == "fixed: a voice test"
+    for trials in (result.trials, result.spoof_trials):
+        assert trials is not None
+        speech = np.maximum(trials["test_speech_s"], MIN_SPEECH_S)
+        expected = 10.0 * trials["score"] - np.log(speech) - 5.0
+        np.testing.assert_allclose(trials["llr"], expected, rtol=1e-9)
+    assert result.fusion is not None and result.fusion.voice_model == f"ge2e@{ge2e.version}"
+
+
+def test_a_voice_calibration_of_another_model_is_refused(
+    clone_rows: list[ManifestRow], ge2e: Ge2eEmbedder, vad: SileroVad
+) -> None:
+    other = Calibration(
+        model="ecapa@0000",
+        features=("score", "log_speech_s"),
+        weights=(1.0, 0.0),
+        bias=0.0,
+        fitted_on="another model",
+        created="2026-11-24",
+    )
+    config = EvalConfig(channel="telephony", test_seconds=4.0, asnorm=False)
+    with pytest.raises(VoiceauthError, match="ecapa"):
+        evaluate(clone_rows[:8], ge2e, vad, config, created="2026-11-24", voice_calibration=other)

@@ -5,7 +5,8 @@ and `--fusion-out` / `--cm-calibration-out` write the fusion and the countermeas
 fitted on every trial (the one-command refit of models/fusion/). `--cm-scores` takes each
 file's countermeasure score from a CSV instead (held-out fold scores of a detector trained on
 these files), and `--cm-calibration` maps scores with a fixed calibration (the shipped one the
-live service uses) instead of fitting one by fold.
+live service uses) instead of fitting one by fold; `--voice-calibration` does the same for the
+voice scores, so a fusion is fitted on the voice LLRs a call computes.
 """
 
 from __future__ import annotations
@@ -72,6 +73,13 @@ def eval_command(
         Path | None, typer.Option(help="map CM scores with this calibration, not one by fold")
     ] = None,
     cm_seconds: Annotated[float, typer.Option(help="CM scores the first S s of speech")] = 6.0,
+    voice_calibration: Annotated[
+        Path | None,
+        typer.Option(
+            help="map voice scores with this calibration (fitted on the same kind of score: "
+            "a cosine one with --no-asnorm), not one by fold"
+        ),
+    ] = None,
     accept_fmr: Annotated[float, typer.Option(help="fusion: non-targets accepted")] = 0.01,
     accept_spoof_rate: Annotated[float, typer.Option(help="fusion: spoofs accepted")] = 0.01,
     reject_fnmr: Annotated[float, typer.Option(help="fusion: targets rejected")] = 0.02,
@@ -135,6 +143,7 @@ def eval_command(
         rows = read_manifest(manifest)
         given = None if cm_scores is None else read_cm_scores(cm_scores, rows, model=str(cm_model))
         calibration = None if cm_calibration is None else Calibration.load(cm_calibration)
+        voice_map = None if voice_calibration is None else Calibration.load(voice_calibration)
         model = build_embedder(embedder, ecapa_dir)
         detector = None if cm is None else create_countermeasure(cm, weights_dir=cm_weights)
         vad = SileroVad()
@@ -148,6 +157,7 @@ def eval_command(
                 progress=bar.update,
                 cm=given or detector,
                 cm_calibration=calibration,
+                voice_calibration=voice_map,
             )
     except (VoiceauthError, ValueError) as exc:
         fail(str(exc))

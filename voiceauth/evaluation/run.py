@@ -44,7 +44,7 @@ from voiceauth.fusion.fit import fit_fusion
 from voiceauth.fusion.model import OperatingPoints, SpoofAwareFusion
 from voiceauth.liveness.base import Countermeasure
 from voiceauth.liveness.gate import CM_SCORE_FEATURE
-from voiceauth.scoring.calibration import Calibration
+from voiceauth.scoring.calibration import Calibration, calibration_features
 from voiceauth.scoring.metrics import cllr, det_curve, eer, fnmr_at_fmr, min_cllr, min_dcf
 from voiceauth.scoring.threshold import min_non_targets, threshold_at_fmr
 
@@ -109,11 +109,14 @@ def evaluate(
     progress: Callable[[int], None] | None = None,
     cm: Countermeasure | CmScores | None = None,
     cm_calibration: Calibration | None = None,
+    voice_calibration: Calibration | None = None,
 ) -> EvalResult:
     """Run the whole evaluation: bona fide trials, spoof trials, and the countermeasure's.
 
     cm: a countermeasure to score every file with, or every file's scores; cm_calibration:
-    its scores' LLR map, applied as is (else one is fitted by fold)."""
+    its scores' LLR map, applied as is (else one is fitted by fold); voice_calibration: the
+    same for the voice scores (of the kind `config.asnorm` picks), so that a fusion is fitted
+    on the voice LLRs a live call computes with that file."""
     scorer = (
         CmScorer(cm, max_seconds=config.cm_seconds)
         if cm is not None and not isinstance(cm, CmScores)
@@ -138,9 +141,17 @@ def evaluate(
     )
     model = files[0].full.model
     score_column = "score_asnorm" if config.asnorm else "score"
-    all_columns["llr"] = calibrate_by_fold(
-        all_columns, score_column=score_column, model=model, created=created
-    )
+    if voice_calibration is None:
+        all_columns["llr"] = calibrate_by_fold(
+            all_columns, score_column=score_column, model=model, created=created
+        )
+    else:
+        voice_calibration.check_model(model)
+        all_columns["llr"] = voice_calibration.llr(
+            calibration_features(
+                all_columns[score_column], all_columns["test_speech_s"], all_columns["test_snr_db"]
+            )
+        )
     is_spoof = all_columns.pop("spoof").astype(bool)
     columns = {k: v[~is_spoof] for k, v in all_columns.items()}
     target = columns["target"].astype(bool)
@@ -168,6 +179,9 @@ def evaluate(
         "n_skipped": len(skipped),
         "skipped_reasons": dict(Counter(s.reason for s in skipped)),
         "n_spoof_ignored": len(rows) - len(bonafide) - int(is_spoof.sum()),
+        "voice_calibration": (
+            "by fold" if voice_calibration is None else f"fixed: {voice_calibration.fitted_on}"
+        ),
         "config": asdict(config),
         "created": created,
     }
