@@ -6,7 +6,8 @@ streams real speech into them over RTP in real time (20 ms G.711 packets, with -
 --jitter-ms and --reorder), ends them, and reads back every call's final state. Prints per N:
 p50/p99 time from a frame's arrival to the state update it causes (from the service's own
 histogram), server CPU seconds per call-minute, server memory per call, packets lost and late,
-and how many calls reached a decision. A step "keeps up" when p99 is under --p99-ms. --soak
+and how many calls reached a decision. A step "keeps up" when 99 % of updates take at most
+--p99-ms (read exactly at a histogram bound, with the share printed). --soak
 runs one step for a long time and samples the server's memory, to show it does not grow.
 Figures, not assertions.
 
@@ -87,6 +88,17 @@ def quantile(
     return low
 
 
+def share_within(
+    before: list[tuple[float, float]], after: list[tuple[float, float]], limit: float
+) -> float:
+    """The share of the updates between two scrapes that took at most `limit` s: exact when
+    `limit` is a bucket bound (250 ms is), which the interpolated quantile is not."""
+    counts = [(le, a - b) for (le, a), (_, b) in zip(after, before, strict=True)]
+    total = counts[-1][1]
+    within = max((n for le, n in counts if le <= limit), default=0.0)
+    return within / total if total > 0 else float("nan")
+
+
 def counters(text: str) -> dict[str, float]:
     found: dict[str, float] = {}
     for name, value in COUNTER.findall(text):
@@ -102,6 +114,7 @@ async def step(
     impair: Impairments,
     pid: int,
     stagger_s: float,
+    target_s: float,
 ) -> dict[str, object]:
     server = psutil.Process(pid)
     headers = {"X-API-Key": KEY}
@@ -157,6 +170,9 @@ async def step(
         "wall_s": round(wall, 1),
         "p50_ms": round(1000 * quantile(histogram(scrape), histogram(after), 0.5), 1),
         "p99_ms": round(1000 * quantile(histogram(scrape), histogram(after), 0.99), 1),
+        "share_within_target": round(
+            share_within(histogram(scrape), histogram(after), target_s), 4
+        ),
         "cpu_s_per_call_minute": round(cpu / (n * seconds / 60), 2),
         "server_cpu_share": round(cpu / wall / psutil.cpu_count(), 2),
         "memory_mib_per_call": round((max(rss) - rss0) / 2**20 / n, 2),
@@ -199,10 +215,17 @@ async def run(args: argparse.Namespace) -> list[dict[str, object]]:
                 print(f"enrolled {speaker}: {enrolled.json()['outcome']}", flush=True)
         for n in args.calls:
             result = await step(
-                served.base, n, seconds, audio, impair, served.process.pid, args.stagger
+                served.base,
+                n,
+                seconds,
+                audio,
+                impair,
+                served.process.pid,
+                args.stagger,
+                args.p99_ms / 1000,
             )
-            p99 = result["p99_ms"]
-            result["keeps_up"] = isinstance(p99, float) and p99 <= args.p99_ms
+            # p99 within the target is 99 % of the updates within it, read exactly at a bound
+            result["keeps_up"] = float(str(result["share_within_target"])) >= 0.99
             print(json.dumps(result), flush=True)
             results.append(result)
     return results

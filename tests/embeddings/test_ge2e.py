@@ -7,7 +7,7 @@ from voiceauth.audio.frontend import extract_speech
 from voiceauth.audio.io import load_audio
 from voiceauth.audio.vad import SileroVad
 from voiceauth.embeddings.base import Embedder
-from voiceauth.embeddings.ge2e import Ge2eEmbedder
+from voiceauth.embeddings.ge2e import Ge2eEmbedder, mel_spectrogram
 from voiceauth.errors import InsufficientSpeech
 
 VCTK = "autovc_vctk_samples"
@@ -53,3 +53,15 @@ def test_too_little_speech_is_a_state_not_a_vector(ge2e: Ge2eEmbedder) -> None:
 
 def test_empty_batch_is_empty(ge2e: Ge2eEmbedder) -> None:
     assert ge2e.embed_batch([]) == []
+
+
+def test_the_mel_spectrogram_is_resemblyzers_exactly(vad: SileroVad, shared_data: Path) -> None:
+    """The weights were trained on resemblyzer's features: the faster path must not move them."""
+    from resemblyzer.audio import wav_to_mel_spectrogram
+
+    a = speech(shared_data, vad, f"{VCTK}/p228/p228_003.wav")
+    for piece in (a, a[:25_600], a[:9_000] * 0.01):
+        ours, theirs = mel_spectrogram(piece), wav_to_mel_spectrogram(piece)
+        assert ours.shape == theirs.shape and ours.shape[1] == 40
+        assert ours.dtype == theirs.dtype == np.float32
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-9)

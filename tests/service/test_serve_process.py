@@ -44,9 +44,13 @@ def test_serve_starts_with_defaults_and_drains_on_sigterm(
         key = {"X-API-Key": KEYS["ivr"]}
         opened = httpx.post(f"{served.base}/calls", json={"call_id": "running"}, headers=key)
         assert opened.status_code == 201
+        # more log than a pipe holds (64 KiB): the server must go on answering
+        with httpx.Client(base_url=served.base, timeout=10) as client:
+            assert all(client.get("/healthz").status_code == 200 for _ in range(1500))
+        assert len(served.output()) > 65_536
         served.process.send_signal(signal.SIGTERM)
-        output, _ = served.process.communicate(timeout=60)
-        process = served.process
+        served.process.wait(timeout=60)
+        output, process = served.output(), served.process
     assert process.returncode in (0, -signal.SIGTERM), output
     assert "Application shutdown complete" in output
     events = [json.loads(body) for body in receiver.accepted]

@@ -55,12 +55,14 @@ class Liveness:
 class EngineConfig:
     """update_every_s: new net speech per embedded chunk until a decision; recheck_every_s:
     the same after a match, when only the last recheck_window_s of it is embedded and scored
-    alone, to catch a change of speaker at a fraction of the cost; context_s:
+    alone, to catch a change of speaker at a fraction of the cost (a handover is a lasting
+    change, so 10 s of speech to notice it is soon enough, and rechecks are most of a long
+    call's model work); context_s:
     speech before a chunk's new part embedded with it (not counted twice in the evidence);
     keep_s: the most recent speech kept per call."""
 
     update_every_s: float = 1.0
-    recheck_every_s: float = 5.0
+    recheck_every_s: float = 10.0
     recheck_window_s: float = 3.0
     context_s: float = 0.5
     keep_s: float = 10.0

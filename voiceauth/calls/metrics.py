@@ -80,7 +80,7 @@ class CallMetrics:
         self.decision_latency = Histogram(
             "voiceauth_update_latency_seconds",
             "Time from a frame's arrival to the state update it causes",
-            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 1.0, 2.5, 5.0),
             registry=self.registry,
         )
         self.outcomes = Counter(

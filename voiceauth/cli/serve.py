@@ -7,6 +7,7 @@ from typing import Annotated
 
 import torch
 import typer
+from threadpoolctl import threadpool_limits
 
 from voiceauth.cli.app import app
 from voiceauth.cli.common import fail
@@ -19,7 +20,9 @@ from voiceauth.settings import load_settings
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address (default VOICEAUTH_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="HTTP port (default VOICEAUTH_PORT)")] = None,
-    threads: Annotated[int, typer.Option(help="torch threads for model work")] = 1,
+    threads: Annotated[
+        int, typer.Option(help="threads for model work (torch, BLAS and OpenMP pools)")
+    ] = 1,
 ) -> None:
     """Serve the REST API, live calls and every transport until SIGTERM, then drain."""
     from voiceauth.service.app import create_service_app
@@ -35,6 +38,10 @@ def serve(
         service_app = create_service_app(settings, store)
     except VoiceauthError as exc:
         fail(str(exc))
+    # numpy's OpenBLAS starts a worker per core that spins between the small matrix products
+    # of live calls: half a core of two, measured under load. Every pool loaded by now
+    # (models, faiss) is held to `threads`, as torch is.
+    threadpool_limits(limits=threads)
     with store:
         run(
             service_app,
