@@ -189,7 +189,9 @@ async def run(args: argparse.Namespace) -> list[dict[str, object]]:
     impair = Impairments(args.loss, args.jitter_ms, args.reorder)
     seconds = args.soak or args.seconds
     audio = {s: call_audio(speech(data, s, slice(0, 3)), seconds) for s in SPEAKERS}
-    high = max(args.calls) * 2 + 40000
+    # headroom: the generator's own UDP sockets take ephemeral ports, which may fall in this
+    # range (Linux hands out 32768-60999), and the server skips a port that is taken
+    high = 40000 + 4 * max(args.calls) + 100
     settings = {
         "VOICEAUTH_HOME": tempfile.mkdtemp(prefix="voiceauth-load-"),
         "VOICEAUTH_KEYS": f"k1:{generate_key()}",

@@ -296,6 +296,24 @@ def test_compose_publishes_exactly_the_configured_ports() -> None:
     assert len(rtp_ports(settings)) <= 200, "Docker publishes UDP ports one by one: keep it small"
 
 
+def reserved(value: str) -> set[int]:
+    """The ports an ip_local_reserved_ports value keeps from outgoing sockets."""
+    result: set[int] = set()
+    for part in value.split(","):
+        low, _, high = part.partition("-")
+        result |= set(range(int(low), int(high or low) + 1))
+    return result
+
+
+def test_the_rtp_range_is_kept_from_outgoing_sockets() -> None:
+    compose_sysctls = compose()["services"]["voiceauth"]["sysctls"]
+    compose_reserved = reserved(compose_sysctls["net.ipv4.ip_local_reserved_ports"])
+    assert compose_reserved == rtp_ports(settings_of(compose_env()))
+    pod = deployment()["spec"]["template"]["spec"]["securityContext"]
+    (sysctl,) = [s for s in pod["sysctls"] if s["name"] == "net.ipv4.ip_local_reserved_ports"]
+    assert reserved(sysctl["value"]) == rtp_ports(settings_of(k8s_env()))
+
+
 def test_compose_waits_for_a_healthy_postgres_and_uses_it() -> None:
     services = compose()["services"]
     db = services["postgres"]
