@@ -104,6 +104,19 @@ def test_eval_cm_scores_with_the_shipped_lcnn_by_default(cm_manifest: Path, tmp_
     assert (report["cm"], report["version"]) == ("lcnn", shipped.version)
     assert (report["n_bonafide"], report["n_spoof"]) == (3, 3)
     assert {"spoof_accept_at_90_bonafide", "per_family"} <= set(report)
+    mobile = tmp_path / "gsm.json"
+    arguments = ["eval-cm", "--manifest", str(cm_manifest), "--cm", "lcnn", "--json", str(mobile)]
+    result = runner.invoke(app, [*arguments, "--leg-codec", "gsm"])
+    assert result.exit_code == 0, result.output
+    coded = json.loads(mobile.read_text())
+    assert coded["config"]["leg_codec"] == "gsm" and report["config"]["leg_codec"] is None
+    assert (coded["n_bonafide"], coded["n_spoof"]) == (3, 3)
+
+    def scores(path: Path) -> list[float]:
+        with path.with_suffix(".scores.csv").open(encoding="utf-8") as handle:
+            return [float(row["score"]) for row in csv.DictReader(handle)]
+
+    assert scores(mobile) != pytest.approx(scores(out), abs=1e-3)  # the codec was heard
 
 
 def test_eval_cm_names_what_is_missing(cm_manifest: Path, tmp_path: Path) -> None:
@@ -124,3 +137,15 @@ def test_eval_cm_names_what_is_missing(cm_manifest: Path, tmp_path: Path) -> Non
         ],
     )
     assert bad_channel.exit_code == 2 and "unknown channel 'radio'" in bad_channel.output
+    manifest, out = str(cm_manifest), str(tmp_path / "x.json")
+    bad_codec = runner.invoke(
+        app,
+        ["eval-cm", "--manifest", manifest, "--cm", "lcnn", "--leg-codec", "amr", "--json", out],
+    )
+    assert bad_codec.exit_code == 2 and "unknown leg codec 'amr'" in bad_codec.output
+    wideband = runner.invoke(
+        app,
+        ["eval-cm", "--manifest", manifest, "--cm", "lcnn", "--channel", "wideband"]
+        + ["--leg-codec", "gsm", "--json", out],
+    )
+    assert wideband.exit_code == 2 and "part of the telephony channel" in wideband.output

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from tqdm import tqdm
 
+from voiceauth.audio.transcode import LEG_CODECS
 from voiceauth.cli.app import app
 from voiceauth.cli.common import check_channel, fail
 from voiceauth.data.manifest import read_manifest
@@ -38,6 +39,12 @@ def eval_cm_command(
     ] = None,
     channel: Annotated[str, typer.Option(help="wideband | telephony (8 kHz G.711)")] = "telephony",
     packet_loss: Annotated[float, typer.Option(help="telephony packet loss rate")] = 0.0,
+    leg_codec: Annotated[
+        str | None,
+        typer.Option(
+            help="telephony: a mobile or VoIP leg before G.711: " + " | ".join(LEG_CODECS)
+        ),
+    ] = None,
     max_files: Annotated[
         int | None, typer.Option(help="score a seeded sample, balanced over attacks")
     ] = None,
@@ -56,6 +63,7 @@ def eval_cm_command(
     config = CmEvalConfig(
         channel=check_channel(channel),
         packet_loss=packet_loss,
+        leg_codec=leg_codec,
         max_files=max_files,
         max_seconds=max_seconds,
         seed=seed,

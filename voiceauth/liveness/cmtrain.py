@@ -39,9 +39,13 @@ CHANNEL_VARIANTS = {
         channel="telephony", codec="alaw", packet_loss=0.05
     ),
     "wideband (no telephone channel)": CmEvalConfig(channel="wideband"),
+    "telephony mu-law after a GSM full-rate mobile leg": CmEvalConfig(
+        channel="telephony", leg_codec="gsm"
+    ),
 }
 """Other channels the held-out files are also scored through (the folds' models trained on
-mu-law telephony only), to show what a codec, lost packets or a wideband source cost."""
+mu-law telephony only), to show what a codec, lost packets, a mobile leg before the G.711
+network (two ffmpeg runs a file: about 6 minutes of the recipe), or a wideband source cost."""
 MIN_SECONDS = 1.0
 """Shorter files are left out: a crop of a fraction of a second repeated says little."""
 PACKET = 160

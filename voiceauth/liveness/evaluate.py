@@ -26,9 +26,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from voiceauth.audio.channel import CHANNELS, Channel, Codec, telephone_channel
-from voiceauth.audio.io import load_audio
+from voiceauth.audio.channel import (
+    CHANNELS,
+    TELEPHONE_RATE,
+    Channel,
+    Codec,
+    telephone_channel,
+)
+from voiceauth.audio.io import Audio, load_audio
 from voiceauth.audio.resample import resample
+from voiceauth.audio.transcode import LEG_CODECS, transcode
 from voiceauth.data.manifest import ManifestRow
 from voiceauth.errors import AudioFormatError
 from voiceauth.liveness.base import Countermeasure
@@ -40,7 +47,9 @@ BATCH_FILES = 4
 
 @dataclass(frozen=True, slots=True)
 class CmEvalConfig:
-    """channel: wideband (resample only) or telephony (G.711 `codec`, `packet_loss`).
+    """channel: wideband (resample only) or telephony (G.711 `codec`, `packet_loss`, and
+    when `leg_codec` names one of `audio.transcode.LEG_CODECS`, a mobile or VoIP leg coded
+    with it before the G.711 network).
     max_files: score a seeded, balanced sample of at most this many files (see `sample_rows`).
     max_seconds: score only each file's first seconds, as a call would after that much audio
     (and to bound the cost of long clips)."""
@@ -48,6 +57,7 @@ class CmEvalConfig:
     channel: Channel = "telephony"
     codec: Codec = "mulaw"
     packet_loss: float = 0.0
+    leg_codec: str | None = None
     max_files: int | None = None
     max_seconds: float | None = None
     seed: int = 0
@@ -173,6 +183,9 @@ def channel_audio(
     """
     audio = load_audio(row.path)
     if config.channel == "telephony":
+        if config.leg_codec is not None:
+            narrow = resample(audio.samples, audio.sample_rate, TELEPHONE_RATE)
+            audio = Audio(transcode(narrow, config.leg_codec), TELEPHONE_RATE)
         rng = np.random.default_rng([config.seed, index])
         audio = telephone_channel(
             audio, codec=config.codec, packet_loss=config.packet_loss, rng=rng
@@ -194,6 +207,10 @@ def evaluate_countermeasure(
     """Score the manifest's files (or a sample) with cm and report EERs; see the module doc."""
     if config.channel not in CHANNELS:
         raise ValueError(f"unknown channel {config.channel!r}; valid: {', '.join(CHANNELS)}")
+    if config.leg_codec is not None and config.leg_codec not in LEG_CODECS:
+        raise ValueError(f"unknown leg codec {config.leg_codec!r}; valid: {', '.join(LEG_CODECS)}")
+    if config.leg_codec is not None and config.channel != "telephony":
+        raise ValueError("a leg codec is part of the telephony channel, not of wideband")
     chosen = (
         list(rows) if config.max_files is None else sample_rows(rows, config.max_files, config.seed)
     )
