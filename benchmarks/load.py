@@ -192,8 +192,22 @@ async def run(args: argparse.Namespace) -> list[dict[str, object]]:
     # headroom: the generator's own UDP sockets take ephemeral ports, which may fall in this
     # range (Linux hands out 32768-60999), and the server skips a port that is taken
     high = 40000 + 4 * max(args.calls) + 100
+    # the server's home holds the benchmark's voiceprints: removed with the run
+    with tempfile.TemporaryDirectory(prefix="voiceauth-load-") as home:
+        return await _run_served(args, home, high, data, audio, impair, seconds)
+
+
+async def _run_served(
+    args: argparse.Namespace,
+    home: str,
+    high: int,
+    data: Path,
+    audio: dict[str, np.ndarray],
+    impair: Impairments,
+    seconds: float,
+) -> list[dict[str, object]]:
     settings = {
-        "VOICEAUTH_HOME": tempfile.mkdtemp(prefix="voiceauth-load-"),
+        "VOICEAUTH_HOME": home,
         "VOICEAUTH_KEYS": f"k1:{generate_key()}",
         "VOICEAUTH_API_KEYS": api_keys(),
         "VOICEAUTH_AUDIOSOCKET_PORT": "0",
