@@ -2,13 +2,14 @@
 
 Prints, per countermeasure: CPU milliseconds and wall milliseconds per second of audio (batch 1,
 real speech, `--seconds` long so the window policy's cost is included), the cost of one
-window (4.04 s at 16 kHz for AASIST, 4 s at 8 kHz for the LCNN), and the process's peak
-resident memory. Each countermeasure runs in its own process so that its peak memory is its
-own. The published AASIST weights load from `--weights-dir`; voiceauth's own LCNN from the
-model shipped in the repository (models/liveness/lcnn). Figures, not assertions.
+window for windowed detectors (4.04 s at 16 kHz for AASIST, 4 s at 8 kHz for the LCNN), and
+the process's peak resident memory. Each countermeasure runs in its own process so that its
+peak memory is its own. The published AASIST weights load from `--weights-dir`; voiceauth's
+own detectors from the models shipped in the repository (models/liveness/lcnn, whisper-lr,
+ensemble). Figures, not assertions.
 
     python benchmarks/countermeasure_speed.py [--seconds 12] [--repeats 3] [--threads 1]
-        [--weights-dir ../shared/models/aasist] [--cm aasist --cm aasist-l --cm lcnn]
+        [--weights-dir ../shared/models/aasist] [--cm aasist --cm lcnn --cm ensemble ...]
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT / ".." / "shared"
 SPEECH = SHARED / "data" / "autovc_vctk_samples"
+SHIPPED = ROOT / "models" / "liveness"
+"""voiceauth's own countermeasures (lcnn, whisper-lr, ensemble) load from here."""
 
 
 def cpu_model() -> str:
@@ -57,15 +60,13 @@ def speech(seconds: float, rate: int) -> np.ndarray:
 def worker(name: str, weights_dir: Path, seconds: float, repeats: int, threads: int) -> dict:
     import torch
 
-    from voiceauth.liveness.base import create_countermeasure, default_countermeasure_dir
+    from voiceauth.liveness.base import create_countermeasure
     from voiceauth.liveness.windowed import WindowedCountermeasure
     from voiceauth.liveness.windows import window_starts
 
     torch.set_num_threads(threads)
-    folder = default_countermeasure_dir() if name == "lcnn" else weights_dir
-    cm = create_countermeasure(name, weights_dir=folder)
-    if not isinstance(cm, WindowedCountermeasure):
-        raise SystemExit(f"{name} is not a windowed countermeasure")
+    shipped = SHIPPED / name
+    cm = create_countermeasure(name, weights_dir=shipped if shipped.is_dir() else weights_dir)
     samples = speech(seconds, cm.sample_rate)
     cm.score(samples[: cm.min_samples])  # warm-up: first-call allocations
     cpu, wall = time.process_time(), time.perf_counter()
@@ -73,13 +74,18 @@ def worker(name: str, weights_dir: Path, seconds: float, repeats: int, threads: 
         cm.score(samples)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     audio_s = repeats * len(samples) / cm.sample_rate
-    windows = repeats * len(window_starts(len(samples), cm.window))
+    windows = (
+        repeats * len(window_starts(len(samples), cm.window))
+        if isinstance(cm, WindowedCountermeasure)
+        else None
+    )
     return {
         "cm": f"{cm.cm_id}@{cm.version}",
         "audio_s": audio_s,
         "cpu_ms_per_audio_s": 1000 * cpu / audio_s,
         "wall_ms_per_audio_s": 1000 * wall / audio_s,
-        "cpu_ms_per_window": 1000 * cpu / windows,
+        "cpu_ms_per_call": 1000 * cpu / repeats,
+        "cpu_ms_per_window": None if windows is None else 1000 * cpu / windows,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
@@ -103,7 +109,7 @@ def main() -> None:
         f"python {platform.python_version()}, torch threads {args.threads}, "
         f"{args.seconds:g} s of speech x {args.repeats}"
     )
-    for name in args.cm or ["aasist", "aasist-l", "lcnn"]:
+    for name in args.cm or ["aasist", "aasist-l", "lcnn", "whisper-lr", "ensemble"]:
         done = subprocess.run(
             [
                 sys.executable,
@@ -131,7 +137,12 @@ def main() -> None:
             f"{name}: {r['cm']}, peak RSS {r['peak_rss_mb']:.0f} MB\n"
             f"  {r['cpu_ms_per_audio_s']:.1f} CPU ms / audio s, "
             f"{r['wall_ms_per_audio_s']:.1f} wall ms / audio s, "
-            f"{r['cpu_ms_per_window']:.1f} CPU ms / window"
+            f"{r['cpu_ms_per_call']:.1f} CPU ms per {args.seconds:g}-s call"
+            + (
+                ""
+                if r["cpu_ms_per_window"] is None
+                else f", {r['cpu_ms_per_window']:.1f} CPU ms / window"
+            )
         )
 
 

@@ -32,6 +32,7 @@ import psutil
 from voiceauth.audio.io import load_audio
 from voiceauth.audio.pcm import float_to_pcm16
 from voiceauth.audio.resample import resample
+from voiceauth.liveness.base import DEFAULT_COUNTERMEASURE
 from voiceauth.service.spawn import serve
 from voiceauth.store import generate_key
 from voiceauth.transports.impair import Impairments
@@ -249,7 +250,9 @@ def main() -> None:
     parser.add_argument("--loss", type=float, default=0.0)
     parser.add_argument("--jitter-ms", type=float, default=0.0)
     parser.add_argument("--reorder", type=float, default=0.0)
-    parser.add_argument("--cm", default="lcnn", help="countermeasure, or none")
+    parser.add_argument(
+        "--cm", default=DEFAULT_COUNTERMEASURE, help="countermeasure (shipped), or none"
+    )
     parser.add_argument("--p99-ms", type=float, default=250.0)
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()

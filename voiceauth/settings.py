@@ -55,7 +55,7 @@ class Settings(BaseModel):
     webhook_secret: SecretStr | None = None
     models_dir: Path | None = None
     """Calibration, thresholds and countermeasure files; default: the `models/` shipped here."""
-    cm: str = "lcnn"
+    cm: str = "ensemble"
     """The countermeasure calls run ("none" turns liveness off); see voiceauth.liveness."""
     cm_dir: Path | None = None
     """Its weights and calibration; default: the one shipped under `models/`."""

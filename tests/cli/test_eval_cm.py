@@ -100,7 +100,7 @@ def test_eval_cm_scores_with_the_shipped_lcnn_by_default(cm_manifest: Path, tmp_
     )
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
-    shipped = create_countermeasure("lcnn", weights_dir=default_countermeasure_dir())
+    shipped = create_countermeasure("lcnn", weights_dir=default_countermeasure_dir(name="lcnn"))
     assert (report["cm"], report["version"]) == ("lcnn", shipped.version)
     assert (report["n_bonafide"], report["n_spoof"]) == (3, 3)
     assert {"spoof_accept_at_90_bonafide", "per_family"} <= set(report)

@@ -20,6 +20,7 @@ import yaml
 from pydantic import SecretStr
 
 from voiceauth.api.keys import Scope, generate_api_key
+from voiceauth.liveness.base import MODEL_FILES, SHIPPED
 from voiceauth.settings import ENV_PREFIX, Settings, load_settings
 from voiceauth.store.keyring import generate_key
 
@@ -566,3 +567,15 @@ def test_dockerignore_keeps_every_file_the_dockerfile_copies() -> None:
         for file in files:
             rel = file.relative_to(ROOT).as_posix()
             assert not dockerignore_excludes(rel), f"{rel} is copied but left out of the context"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [pytest.param(compose_env, id="compose"), pytest.param(k8s_env, id="kubernetes")],
+)
+def test_the_countermeasure_deployed_is_one_the_models_folder_ships(env: Any) -> None:
+    # The models volume is this repository's models/ (Dockerfile, models.yaml): a detector
+    # named here must have its folder there, or every replica fails to start.
+    settings = settings_of(env())
+    assert settings.cm in SHIPPED
+    assert (ROOT / "models" / "liveness" / settings.cm / MODEL_FILES[settings.cm]).is_file()

@@ -30,21 +30,21 @@ MAX_SECONDS = 6.0
 
 @pytest.fixture(scope="module")
 def shipped(one_thread: None) -> Countermeasure:
-    return create_countermeasure("lcnn", weights_dir=default_countermeasure_dir())
+    return create_countermeasure("lcnn", weights_dir=default_countermeasure_dir(name="lcnn"))
 
 
 def test_the_default_folder_is_the_repository_model(shipped: Countermeasure) -> None:
-    folder = default_countermeasure_dir()
+    folder = default_countermeasure_dir(name="lcnn")
     assert folder == Path(__file__).resolve().parents[2] / "models" / "liveness" / "lcnn"
     digest = hashlib.sha256((folder / WEIGHTS_FILE).read_bytes()).hexdigest()
     assert shipped.version == digest[:12]
     assert (folder / WEIGHTS_FILE).stat().st_size < 1_000_000
     with pytest.raises(ModelNotFound, match="no shipped countermeasure"):
-        default_countermeasure_dir(folder)
+        default_countermeasure_dir(folder, name="lcnn")
 
 
 def test_the_calibration_belongs_to_these_weights(shipped: Countermeasure, tmp_path: Path) -> None:
-    folder = default_countermeasure_dir()
+    folder = default_countermeasure_dir(name="lcnn")
     calibration = load_countermeasure_calibration(shipped, folder)
     assert calibration.features == (CM_SCORE_FEATURE,) and calibration.weights[0] > 0
     retrained = load_lcnn(folder)
@@ -61,7 +61,7 @@ def test_the_calibration_belongs_to_these_weights(shipped: Countermeasure, tmp_p
 def test_genuine_callers_score_above_clones_of_unseen_speakers(
     shipped: Countermeasure, shared_data: Path
 ) -> None:
-    rows = read_manifest(default_countermeasure_dir() / "heldout.csv")
+    rows = read_manifest(default_countermeasure_dir(name="lcnn") / "heldout.csv")
     assert {r.label for r in rows} == {"bonafide", "spoof"} and len(rows) >= 10
     scores: dict[str, list[float]] = {"bonafide": [], "spoof": []}
     for row in rows:

@@ -58,7 +58,7 @@ def eval_cm_command(
     """Evaluate a spoofing countermeasure on the bona fide and spoof rows of a manifest."""
     import torch
 
-    from voiceauth.liveness.base import create_countermeasure, default_countermeasure_dir
+    from voiceauth.liveness.base import SHIPPED, create_countermeasure, default_countermeasure_dir
 
     config = CmEvalConfig(
         channel=check_channel(channel),
@@ -71,8 +71,8 @@ def eval_cm_command(
     torch.set_num_threads(threads)
     try:
         rows = read_manifest(manifest)
-        if weights_dir is None and cm == "lcnn":
-            weights_dir = default_countermeasure_dir()
+        if weights_dir is None and cm in SHIPPED:
+            weights_dir = default_countermeasure_dir(name=cm)
         detector = create_countermeasure(cm, weights_dir=weights_dir)
         total = len(rows) if max_files is None else min(max_files, len(rows))
         with tqdm(total=total, desc="scoring", unit="file") as bar:

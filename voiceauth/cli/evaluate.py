@@ -107,7 +107,7 @@ def eval_command(
     if (cm_scores is None) != (cm_model is None):
         fail("--cm-scores needs --cm-model ID@VERSION (and --cm-model is only for --cm-scores)")
     if cm_model is not None and "@" not in cm_model:
-        fail(f"--cm-model {cm_model!r} is not ID@VERSION (e.g. lcnn@4ff357409a47)")
+        fail(f"--cm-model {cm_model!r} is not ID@VERSION (e.g. lcnn@6d0cf2cf47ec)")
     if (fusion_out or cm_calibration_out or cm_calibration) and cm is None and cm_scores is None:
         fail("--fusion-out and --cm-calibration[-out] need --cm and --cm-weights, or --cm-scores")
     if cm_calibration is not None and cm_calibration_out is not None:

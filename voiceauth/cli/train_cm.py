@@ -1,19 +1,23 @@
-"""`voiceauth cm-data` and `voiceauth train-cm`: the countermeasure recipe, figures as JSON.
+"""`voiceauth cm-data`, `train-cm` and `combine-cm`: the countermeasure recipes, figures as JSON.
 
     voiceauth train-cm --cm lcnn --manifest ../shared/data/manifest.csv \\
         --attack-data runs/cm-data --out models/liveness/lcnn --json runs/cm/lcnn.json
 
 builds the attack set when runs/cm-data has none (`liveness.attackset`), trains the held-out
-folds and the shipped model, and writes the weights, their calibration and the report.
+folds and the shipped model, and writes the weights, their calibration and the report
+(`--cm whisper-lr` likewise); `combine-cm` weighs trained detectors into an ensemble on the
+held-out scores those runs wrote.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+import numpy as np
 import typer
 from tqdm import tqdm
 
@@ -25,9 +29,10 @@ from voiceauth.errors import VoiceauthError
 from voiceauth.liveness.train import TrainCmConfig, train_countermeasure
 
 if TYPE_CHECKING:
-    from voiceauth.liveness.cmtrain import LcnnTrainConfig
+    from voiceauth.liveness.cmtrain import Clips, LcnnTrainConfig
+    from voiceauth.liveness.whisper_train import WhisperTrainConfig
 
-TRAINABLE = ("lfcc-lr", "lcnn")
+TRAINABLE = ("lfcc-lr", "lcnn", "whisper-lr")
 HELDOUT_FILE = "heldout.csv"
 SKIPPED_DATASETS = ("fsdd",)
 """Single spoken digits (under 1 s): `cm-data` joins them into sequences instead."""
@@ -72,15 +77,18 @@ def train_cm_command(
         Path | None, typer.Option(help="attack-set folder, built first when it has no manifest")
     ] = None,
     folds: Annotated[int, typer.Option(help="folds of whole datasets held out")] = 5,
-    regularisation: Annotated[float, typer.Option(help="lfcc-lr: inverse L2 strength C")] = 0.1,
+    regularisation: Annotated[
+        float, typer.Option(help="lfcc-lr, whisper-lr: inverse L2 strength C")
+    ] = 0.1,
     max_seconds: Annotated[float | None, typer.Option(help="first S s of each clip")] = 8.0,
     packet_loss: Annotated[float, typer.Option(help="telephony packet loss rate")] = 0.0,
     steps: Annotated[int, typer.Option(help="lcnn: training batches per model")] = 800,
-    threads: Annotated[int, typer.Option(help="lcnn: torch CPU threads")] = 2,
+    threads: Annotated[int, typer.Option(help="lcnn, whisper-lr: torch CPU threads")] = 2,
     holdout_speaker: Annotated[
         list[str] | None,
-        typer.Option(help="lcnn: speaker never trained on, listed in <out>/heldout.csv"),
+        typer.Option(help="lcnn, whisper-lr: speaker never trained on, in <out>/heldout.csv"),
     ] = None,
+    layer: Annotated[int, typer.Option(help="whisper-lr: encoder block pooled, 0 = first")] = 0,
     seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
     """Train a countermeasure on telephone-channel audio; report EERs on datasets held out."""
@@ -106,7 +114,24 @@ def train_cm_command(
                 threads=threads,
                 seed=seed,
             )
-            _train_lcnn(rows, out, json_out, created, lcnn_config, set(holdout_speaker or ()))
+            _train_folder_model(
+                rows, out, json_out, created, lcnn_config, set(holdout_speaker or ())
+            )
+            return
+        if cm == "whisper-lr":
+            from voiceauth.liveness.whisper_train import WhisperTrainConfig
+
+            whisper_config = WhisperTrainConfig(
+                folds=folds,
+                layer=layer,
+                regularisation=regularisation,
+                max_seconds=max_seconds or WhisperTrainConfig().max_seconds,
+                seed=seed,
+                threads=threads,
+            )
+            _train_folder_model(
+                rows, out, json_out, created, whisper_config, set(holdout_speaker or ())
+            )
             return
         config = TrainCmConfig(
             folds=folds,
@@ -130,53 +155,92 @@ def train_cm_command(
     )
 
 
-def _train_lcnn(
+def _train_folder_model(
     rows: list[ManifestRow],
     out: Path,
     json_out: Path,
     created: str,
-    config: LcnnTrainConfig,
+    config: LcnnTrainConfig | WhisperTrainConfig,
     holdout: set[str],
 ) -> None:
-    """Held-out folds, the final model, and its calibration fitted on the held-out scores.
+    """Held-out folds, the final model in `out`, and its calibration fitted on the held-out
+    scores (lcnn or whisper-lr, by the type of `config`).
 
     Files of the `holdout` speakers take no part at all; they are listed in heldout.csv
-    beside the weights, so a test can check the shipped model on speakers it never met."""
+    beside the model, so a test can check the shipped model on speakers it never met."""
     from voiceauth.liveness.base import CALIBRATION_FILE, create_countermeasure
-    from voiceauth.liveness.cmtrain import load_clips, train_and_evaluate
+    from voiceauth.liveness.cmtrain import LcnnTrainConfig, load_clips
     from voiceauth.liveness.gate import CM_SCORE_FEATURE
-    from voiceauth.liveness.lcnn import save_lcnn
+    from voiceauth.liveness.whisper_lr import INPUT_RATE
     from voiceauth.scoring.calibration import fit_calibration
 
     usable = [r for r in rows if r.dataset not in SKIPPED_DATASETS and r.speaker not in holdout]
+    if isinstance(config, LcnnTrainConfig):
+        cm, rate = "lcnn", config.model.sample_rate
+    else:
+        cm, rate = "whisper-lr", INPUT_RATE
     with tqdm(total=len(usable), desc="telephone channel", unit="file") as bar:
-        clips = load_clips(usable, config, progress=bar.update)
+        clips = load_clips(
+            usable,
+            sample_rate=rate,
+            max_seconds=config.max_seconds,
+            seed=config.seed,
+            progress=bar.update,
+        )
+    report, heldout = (
+        _fit_lcnn(clips, config, out, created)
+        if isinstance(config, LcnnTrainConfig)
+        else _fit_whisper_lr(clips, config, out, created)
+    )
+    write_manifest(out / HELDOUT_FILE, [r for r in rows if r.speaker in holdout])
+    detector = create_countermeasure(cm, weights_dir=out)
+    calibration = fit_calibration(
+        {CM_SCORE_FEATURE: [f.score for f in heldout]},
+        [f.row.label == "bonafide" for f in heldout],
+        model=f"{detector.cm_id}@{detector.version}",
+        fitted_on=f"held-out fold scores of {len(heldout)} files: {report['evaluation']}",
+        created=created,
+        feature_names=(CM_SCORE_FEATURE,),
+    )
+    calibration.save(out / CALIBRATION_FILE)
+    report.update(model=str(out), version=detector.version, holdout_speakers=sorted(holdout))
+    _write_report(json_out, report, heldout)
+    typer.echo(
+        f"{cm}@{detector.version} -> {out}: held-out EER {report['cm_eer']} % on "
+        f"{report['n_bonafide']} bona fide, {report['n_spoof']} spoof; spoofs "
+        f"accepted at 90 % bona fide: {report['spoof_accept_at_90_bonafide']} % "
+        f"({report['evaluation']})"
+    )
+
+
+def _fit_lcnn(
+    clips: Clips, config: LcnnTrainConfig, out: Path, created: str
+) -> tuple[dict[str, Any], list[Any]]:
+    from voiceauth.liveness.cmtrain import train_and_evaluate
+    from voiceauth.liveness.lcnn import save_lcnn
+
     with tqdm(total=(config.folds + 1) * config.steps, desc="training", unit="step") as bar:
         result = train_and_evaluate(
             clips, config, created=created, progress=lambda name, i, loss: bar.update(1)
         )
     save_lcnn(result.net, out)
-    write_manifest(out / HELDOUT_FILE, [r for r in rows if r.speaker in holdout])
-    detector = create_countermeasure("lcnn", weights_dir=out)
-    calibration = fit_calibration(
-        {CM_SCORE_FEATURE: [f.score for f in result.heldout]},
-        [f.row.label == "bonafide" for f in result.heldout],
-        model=f"{detector.cm_id}@{detector.version}",
-        fitted_on=(
-            f"held-out fold scores of {len(result.heldout)} files: {result.report['evaluation']}"
-        ),
-        created=created,
-        feature_names=(CM_SCORE_FEATURE,),
-    )
-    calibration.save(out / CALIBRATION_FILE)
-    result.report.update(model=str(out), version=detector.version, holdout_speakers=sorted(holdout))
-    _write_report(json_out, result.report, result.heldout)
-    typer.echo(
-        f"lcnn@{detector.version} -> {out}: held-out EER {result.report['cm_eer']} % on "
-        f"{result.report['n_bonafide']} bona fide, {result.report['n_spoof']} spoof; spoofs "
-        f"accepted at 90 % bona fide: {result.report['spoof_accept_at_90_bonafide']} % "
-        f"({result.report['evaluation']})"
-    )
+    return result.report, result.heldout
+
+
+def _fit_whisper_lr(
+    clips: Clips, config: WhisperTrainConfig, out: Path, created: str
+) -> tuple[dict[str, Any], list[Any]]:
+    from voiceauth.liveness.whisper_lr import MODEL_FILE
+    from voiceauth.liveness.whisper_train import train_whisper_lr
+    from voiceauth.liveness.whisper_weights import load_whisper
+
+    with tqdm(total=len(clips.rows), desc="whisper statistics", unit="file") as bar:
+        result = train_whisper_lr(
+            clips, load_whisper(config.layer + 1), config, created=created, progress=bar.update
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    result.model.save(out / MODEL_FILE)
+    return result.report, result.heldout
 
 
 def _write_report(json_out: Path, report: dict[str, Any], heldout: list[Any]) -> None:
@@ -185,3 +249,86 @@ def _write_report(json_out: Path, report: dict[str, Any], heldout: list[Any]) ->
     json_out.parent.mkdir(parents=True, exist_ok=True)
     json_out.write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
     write_scores(scores_path, heldout)
+
+
+@app.command("combine-cm")
+def combine_cm_command(
+    member: Annotated[list[Path], typer.Option(help="a countermeasure folder (repeatable)")],
+    scores: Annotated[
+        list[Path], typer.Option(help="its held-out scores CSV from train-cm, in member order")
+    ],
+    out: Annotated[Path, typer.Option(help="the ensemble's folder")],
+    json_out: Annotated[Path, typer.Option("--json", help="held-out report")],
+    folds: Annotated[int, typer.Option(help="page folds (as the members were trained)")] = 4,
+) -> None:
+    """Weigh trained countermeasures into one, on their held-out scores; report it held out."""
+    from voiceauth.evaluation.cm import read_cm_scores
+    from voiceauth.liveness.base import (
+        CALIBRATION_FILE,
+        MODEL_FILES,
+        create_countermeasure,
+    )
+    from voiceauth.liveness.cmtrain import purged_folds
+    from voiceauth.liveness.ensemble import (
+        MODEL_FILE,
+        EnsembleModel,
+        Member,
+        fit_weights,
+        heldout_ensemble,
+    )
+    from voiceauth.liveness.evaluate import ScoredFile, cm_report
+    from voiceauth.liveness.gate import CM_SCORE_FEATURE
+    from voiceauth.scoring.calibration import fit_calibration
+
+    created = datetime.now(UTC).isoformat(timespec="seconds")
+    if len(member) != len(scores) or len(member) < 2:
+        fail("give two or more --member folders, each with its --scores CSV")
+    try:
+        rows = read_manifest(scores[0])
+        members, columns = [], []
+        for folder, csv_path in zip(member, scores, strict=True):
+            names = [n for n, f in MODEL_FILES.items() if (folder / f).is_file()]
+            if len(names) != 1:
+                fail(f"{folder}: not one countermeasure's folder ({names or 'no model file'})")
+            cm = create_countermeasure(names[0], weights_dir=folder)
+            read = read_cm_scores(csv_path, rows, model=f"{cm.cm_id}@{cm.version}")
+            columns.append([read.scores[r.key] for r in rows])
+            relative = os.path.relpath(folder.resolve(), out.resolve())
+            members.append(Member(cm.cm_id, relative, cm.version))
+        matrix = np.array(columns).T
+        labels = np.array([r.label == "bonafide" for r in rows], dtype=np.int64)
+        tests = [test for _, test in purged_folds(rows, folds)]
+        heldout = heldout_ensemble(matrix, labels, tests)
+        weights, bias = fit_weights(matrix, labels)
+    except (VoiceauthError, ValueError) as exc:
+        fail(str(exc))
+    trained_on = f"held-out fold scores of {len(rows)} files ({int(labels.sum())} bona fide)"
+    out.mkdir(parents=True, exist_ok=True)
+    model = EnsembleModel(tuple(members), weights, bias, trained_on, created)
+    model.save(out / MODEL_FILE)
+    detector = create_countermeasure("ensemble", weights_dir=out)
+    fit_calibration(
+        {CM_SCORE_FEATURE: heldout},
+        labels.astype(bool),
+        model=f"{detector.cm_id}@{detector.version}",
+        fitted_on=f"{trained_on}, weights fitted on the other {folds - 1} page folds",
+        created=created,
+        feature_names=(CM_SCORE_FEATURE,),
+    ).save(out / CALIBRATION_FILE)
+    scored = [ScoredFile(r, float(s), 0.0) for r, s in zip(rows, heldout, strict=True)]
+    report = cm_report(scored)
+    report.update(
+        cm="ensemble",
+        version=detector.version,
+        members=[f"{m.cm}@{m.version}" for m in members],
+        weights=list(weights),
+        evaluation=(
+            f"held out: each of {folds} page folds weighted by the other folds' held-out scores"
+        ),
+        created=created,
+    )
+    _write_report(json_out, report, scored)
+    typer.echo(
+        f"ensemble@{detector.version} -> {out}: held-out EER {report['cm_eer']} %; spoofs "
+        f"accepted at 90 % bona fide: {report['spoof_accept_at_90_bonafide']} %"
+    )

@@ -29,6 +29,7 @@ from sklearn.model_selection import GroupKFold
 
 from voiceauth.data.manifest import ManifestRow
 from voiceauth.errors import AudioFormatError, ConfigError
+from voiceauth.liveness.base import Countermeasure
 from voiceauth.liveness.evaluate import CmEvalConfig, ScoredFile, channel_audio, cm_report
 from voiceauth.liveness.lcnn import Lcnn, LcnnConfig, lcnn_countermeasure
 from voiceauth.liveness.windows import repeat_to
@@ -89,12 +90,14 @@ class LcnnTrainResult:
 
 def load_clips(
     rows: Sequence[ManifestRow],
-    config: LcnnTrainConfig,
     *,
+    sample_rate: int,
+    max_seconds: float,
+    seed: int,
     progress: Callable[[int], None] | None = None,
 ) -> Clips:
-    """Every usable row through the telephone channel, at the model's rate."""
-    channel = CmEvalConfig(channel="telephony", max_seconds=config.max_seconds, seed=config.seed)
+    """Every usable row through the telephone channel (its first max_seconds), at sample_rate."""
+    channel = CmEvalConfig(channel="telephony", max_seconds=max_seconds, seed=seed)
     kept: list[ManifestRow] = []
     audio: list[Samples] = []
     skipped: Counter[str] = Counter()
@@ -102,13 +105,11 @@ def load_clips(
         if progress is not None:
             progress(1)
         try:
-            samples = channel_audio(
-                row, sample_rate=config.model.sample_rate, config=channel, index=index
-            )
+            samples = channel_audio(row, sample_rate=sample_rate, config=channel, index=index)
         except AudioFormatError as exc:
             skipped[str(exc).split(":")[0]] += 1
             continue
-        if len(samples) < MIN_SECONDS * config.model.sample_rate:
+        if len(samples) < MIN_SECONDS * sample_rate:
             skipped["too short"] += 1
             continue
         kept.append(row)
@@ -171,9 +172,15 @@ def _batch(
         else:
             start = int(rng.integers(0, len(clip) - crop + 1))
             out[slot] = clip[start : start + crop]
-        lost = rng.random(-(-crop // PACKET)) < rng.uniform(0.0, loss)
-        out[slot] *= np.repeat(~lost, PACKET)[:crop]
+        out[slot] = drop_packets(out[slot], rng, loss)
     return torch.from_numpy(out)
+
+
+def drop_packets(clip: Samples, rng: np.random.Generator, max_loss: float) -> Samples:
+    """The clip with 20-ms packets silenced at a rate drawn from [0, max_loss]: what a
+    gateway's concealment by silence leaves of lost packets."""
+    lost = rng.random(-(-len(clip) // PACKET)) < rng.uniform(0.0, max_loss)
+    return np.asarray(clip * np.repeat(~lost, PACKET)[: len(clip)], dtype=np.float32)
 
 
 def train_lcnn(
@@ -209,6 +216,37 @@ def train_lcnn(
     return net.eval()
 
 
+def variant_scores(
+    cm: Countermeasure,
+    rows: Sequence[ManifestRow],
+    test: npt.NDArray[np.int64],
+    max_seconds: float,
+    seed: int,
+) -> list[tuple[str, list[float]]]:
+    """A fold model's scores of its test files heard through each of CHANNEL_VARIANTS."""
+    out = []
+    for name, channel in CHANNEL_VARIANTS.items():
+        heard = replace(channel, max_seconds=max_seconds, seed=seed)
+        audio = [
+            channel_audio(rows[i], sample_rate=cm.sample_rate, config=heard, index=i) for i in test
+        ]
+        out.append((name, cm.score_batch(audio)))
+    return out
+
+
+def channel_report(
+    scored: Sequence[ScoredFile], variants: dict[str, npt.NDArray[np.float64]]
+) -> dict[str, Any]:
+    """`cm_report` of the held-out scores, with the headline figures of each channel variant
+    (the same files, same fold models) under `per_channel`."""
+    report = cm_report(scored)
+    report["per_channel"] = {"telephony mu-law (as trained)": _headline(report)}
+    for name, scores in variants.items():
+        rescored = [replace(f, score=float(v)) for f, v in zip(scored, scores, strict=True)]
+        report["per_channel"][name] = _headline(cm_report(rescored))
+    return report
+
+
 def _headline(report: dict[str, Any]) -> dict[str, Any]:
     keys = ("cm_eer", "spoof_accept_at_90_bonafide", "bonafide_accept_at_1_spoof", "per_family")
     return {key: report[key] for key in keys}
@@ -242,14 +280,8 @@ def train_and_evaluate(
         )
         cm = lcnn_countermeasure(net, version=f"fold{fold + 1}")
         heldout[test] = cm.score_batch([clips.audio[i] for i in test])
-        for name, channel in CHANNEL_VARIANTS.items():
-            heard = replace(channel, max_seconds=config.max_seconds, seed=config.seed)
-            variants[name][test] = cm.score_batch(
-                [
-                    channel_audio(rows[i], sample_rate=cm.sample_rate, config=heard, index=i)
-                    for i in test
-                ]
-            )
+        for name, scores in variant_scores(cm, rows, test, config.max_seconds, config.seed):
+            variants[name][test] = scores
         fold_sizes.append(
             {
                 "train": len(train),
@@ -267,11 +299,7 @@ def train_and_evaluate(
         ScoredFile(row, float(score), len(samples) / config.model.sample_rate)
         for row, score, samples in zip(rows, heldout, clips.audio, strict=True)
     ]
-    report = cm_report(scored)
-    report["per_channel"] = {"telephony mu-law (as trained)": _headline(report)}
-    for name, scores in variants.items():
-        rescored = [replace(f, score=float(v)) for f, v in zip(scored, scores, strict=True)]
-        report["per_channel"][name] = _headline(cm_report(rescored))
+    report = channel_report(scored, variants)
     bonafide = sum(r.label == "bonafide" for r in rows)
     report.update(
         cm="lcnn",

@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
 from voiceauth.data.manifest import ManifestRow
@@ -29,6 +28,7 @@ from voiceauth.errors import AudioFormatError, ConfigError
 from voiceauth.liveness.evaluate import CmEvalConfig, ScoredFile, channel_audio, cm_report
 from voiceauth.liveness.lfcc import LfccConfig, utterance_stats
 from voiceauth.liveness.lfcc_lr import LfccLrModel
+from voiceauth.liveness.logistic import fit_linear
 
 MIN_SECONDS = 0.5
 """Shorter clips are skipped, as the countermeasure refuses them."""
@@ -105,17 +105,14 @@ def fit_model(
     trained_on: str,
     created: str,
 ) -> LfccLrModel:
-    """Standardise, then fit a class-balanced L2 logistic regression (1 = bona fide)."""
-    mean = stats.mean(axis=0)
-    scale = np.maximum(stats.std(axis=0), 1e-8)
-    fitted = LogisticRegression(C=regularisation, class_weight="balanced", max_iter=5000)
-    fitted.fit((stats - mean) / scale, labels)
+    """An LFCC-LR model: `logistic.fit_linear` over the utterance statistics."""
+    linear = fit_linear(stats, labels, regularisation=regularisation)
     return LfccLrModel(
         lfcc=lfcc,
-        mean=tuple(float(v) for v in mean),
-        scale=tuple(float(v) for v in scale),
-        weights=tuple(float(v) for v in fitted.coef_[0]),
-        bias=float(fitted.intercept_[0]),
+        mean=linear.mean,
+        scale=linear.scale,
+        weights=linear.weights,
+        bias=linear.bias,
         trained_on=trained_on,
         created=created,
     )

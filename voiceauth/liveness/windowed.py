@@ -17,14 +17,13 @@ import numpy.typing as npt
 import torch
 from torch import nn
 
-from voiceauth.audio.io import validate_pcm
-from voiceauth.errors import InsufficientSpeech
+from voiceauth.liveness.base import Detector
 from voiceauth.liveness.windows import cut_windows
 
 Samples = npt.NDArray[np.float32]
 
 
-class WindowedCountermeasure:
+class WindowedCountermeasure(Detector):
     """Scores (n,) float32 audio in [-1, 1] at `sample_rate`; higher means more bona fide.
 
     window: samples per network input. min_samples: shorter input raises InsufficientSpeech
@@ -47,43 +46,22 @@ class WindowedCountermeasure:
     ) -> None:
         if not 0 < min_samples <= window:
             raise ValueError(f"min_samples must be in (0, {window}], got {min_samples}")
+        super().__init__(
+            cm_id=cm_id, version=version, sample_rate=sample_rate, min_samples=min_samples
+        )
         self._net = net.eval()
-        self._cm_id = cm_id
-        self._version = version
-        self._sample_rate = sample_rate
         self._window = window
-        self._min_samples = min_samples
         self._bonafide = bonafide_index
         self._batch_size = batch_size
-
-    @property
-    def cm_id(self) -> str:
-        return self._cm_id
-
-    @property
-    def version(self) -> str:
-        return self._version
-
-    @property
-    def sample_rate(self) -> int:
-        return self._sample_rate
-
-    @property
-    def min_samples(self) -> int:
-        return self._min_samples
 
     @property
     def window(self) -> int:
         """Samples per network input (longer audio is scored window by window)."""
         return self._window
 
-    def score(self, samples: Samples) -> float:
-        """Bona-fide-positive score of one input (mean over its windows)."""
-        return self.score_batch([samples])[0]
-
     def score_batch(self, batch: Sequence[Samples]) -> list[float]:
         """Scores of several inputs, their windows run together in batches of `batch_size`."""
-        windows = [cut_windows(self._check(samples), self._window) for samples in batch]
+        windows = [cut_windows(self.checked(samples), self._window) for samples in batch]
         if not windows:
             return []
         stacked = np.concatenate(windows)
@@ -95,14 +73,6 @@ class WindowedCountermeasure:
         )
         bounds = np.cumsum([0, *(len(w) for w in windows)])
         return [float(llrs[a:b].mean()) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-
-    def _check(self, samples: Samples) -> Samples:
-        checked = validate_pcm(samples, self._sample_rate)
-        if len(checked) < self._min_samples:
-            raise InsufficientSpeech(
-                len(checked) / self._sample_rate, self._min_samples / self._sample_rate
-            )
-        return checked
 
     def _window_scores(self, windows: Samples) -> npt.NDArray[np.float64]:
         with torch.inference_mode():
