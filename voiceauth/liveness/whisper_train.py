@@ -46,7 +46,7 @@ class WhisperTrainConfig:
     folds: int = 4
     layer: int = 0
     regularisation: float = 0.1
-    max_seconds: float = 6.0
+    max_seconds: float = 8.0
     max_packet_loss: float = 0.05
     seed: int = 0
     threads: int = 2
