@@ -30,6 +30,7 @@ from voiceauth.liveness.train import TrainCmConfig, train_countermeasure
 
 if TYPE_CHECKING:
     from voiceauth.liveness.cmtrain import Clips, LcnnTrainConfig
+    from voiceauth.liveness.evaluate import ScoredFile
     from voiceauth.liveness.whisper_train import WhisperTrainConfig
 
 TRAINABLE = ("lfcc-lr", "lcnn", "whisper-lr")
@@ -104,33 +105,30 @@ def train_cm_command(
 
                 _build_attack_set(manifest[0], attack_data, AttackSetConfig(seed=seed))
             rows += read_manifest(made)
-        if cm == "lcnn":
+        if cm in ("lcnn", "whisper-lr"):
             from voiceauth.liveness.cmtrain import LcnnTrainConfig
-
-            lcnn_config = LcnnTrainConfig(
-                folds=folds,
-                steps=steps,
-                max_seconds=max_seconds or LcnnTrainConfig().max_seconds,
-                threads=threads,
-                seed=seed,
-            )
-            _train_folder_model(
-                rows, out, json_out, created, lcnn_config, set(holdout_speaker or ())
-            )
-            return
-        if cm == "whisper-lr":
             from voiceauth.liveness.whisper_train import WhisperTrainConfig
 
-            whisper_config = WhisperTrainConfig(
-                folds=folds,
-                layer=layer,
-                regularisation=regularisation,
-                max_seconds=max_seconds or WhisperTrainConfig().max_seconds,
-                seed=seed,
-                threads=threads,
+            folder_config: LcnnTrainConfig | WhisperTrainConfig = (
+                LcnnTrainConfig(
+                    folds=folds,
+                    steps=steps,
+                    max_seconds=max_seconds or LcnnTrainConfig().max_seconds,
+                    threads=threads,
+                    seed=seed,
+                )
+                if cm == "lcnn"
+                else WhisperTrainConfig(
+                    folds=folds,
+                    layer=layer,
+                    regularisation=regularisation,
+                    max_seconds=max_seconds or WhisperTrainConfig().max_seconds,
+                    seed=seed,
+                    threads=threads,
+                )
             )
             _train_folder_model(
-                rows, out, json_out, created, whisper_config, set(holdout_speaker or ())
+                rows, out, json_out, created, folder_config, set(holdout_speaker or ())
             )
             return
         config = TrainCmConfig(
@@ -175,23 +173,23 @@ def _train_folder_model(
     from voiceauth.scoring.calibration import fit_calibration
 
     usable = [r for r in rows if r.dataset not in SKIPPED_DATASETS and r.speaker not in holdout]
+
+    def clips_at(rate: int) -> Clips:
+        with tqdm(total=len(usable), desc="telephone channel", unit="file") as bar:
+            return load_clips(
+                usable,
+                sample_rate=rate,
+                max_seconds=config.max_seconds,
+                seed=config.seed,
+                progress=bar.update,
+            )
+
     if isinstance(config, LcnnTrainConfig):
-        cm, rate = "lcnn", config.model.sample_rate
+        cm = "lcnn"
+        report, heldout = _fit_lcnn(clips_at(config.model.sample_rate), config, out, created)
     else:
-        cm, rate = "whisper-lr", INPUT_RATE
-    with tqdm(total=len(usable), desc="telephone channel", unit="file") as bar:
-        clips = load_clips(
-            usable,
-            sample_rate=rate,
-            max_seconds=config.max_seconds,
-            seed=config.seed,
-            progress=bar.update,
-        )
-    report, heldout = (
-        _fit_lcnn(clips, config, out, created)
-        if isinstance(config, LcnnTrainConfig)
-        else _fit_whisper_lr(clips, config, out, created)
-    )
+        cm = "whisper-lr"
+        report, heldout = _fit_whisper_lr(clips_at(INPUT_RATE), config, out, created)
     write_manifest(out / HELDOUT_FILE, [r for r in rows if r.speaker in holdout])
     detector = create_countermeasure(cm, weights_dir=out)
     calibration = fit_calibration(
@@ -215,7 +213,7 @@ def _train_folder_model(
 
 def _fit_lcnn(
     clips: Clips, config: LcnnTrainConfig, out: Path, created: str
-) -> tuple[dict[str, Any], list[Any]]:
+) -> tuple[dict[str, Any], list[ScoredFile]]:
     from voiceauth.liveness.cmtrain import train_and_evaluate
     from voiceauth.liveness.lcnn import save_lcnn
 
@@ -229,7 +227,7 @@ def _fit_lcnn(
 
 def _fit_whisper_lr(
     clips: Clips, config: WhisperTrainConfig, out: Path, created: str
-) -> tuple[dict[str, Any], list[Any]]:
+) -> tuple[dict[str, Any], list[ScoredFile]]:
     from voiceauth.liveness.whisper_lr import MODEL_FILE
     from voiceauth.liveness.whisper_train import train_whisper_lr
     from voiceauth.liveness.whisper_weights import load_whisper
@@ -263,11 +261,7 @@ def combine_cm_command(
 ) -> None:
     """Weigh trained countermeasures into one, on their held-out scores; report it held out."""
     from voiceauth.evaluation.cm import read_cm_scores
-    from voiceauth.liveness.base import (
-        CALIBRATION_FILE,
-        MODEL_FILES,
-        create_countermeasure,
-    )
+    from voiceauth.liveness.base import CALIBRATION_FILE, MODEL_FILES, file_version
     from voiceauth.liveness.cmtrain import purged_folds
     from voiceauth.liveness.ensemble import (
         MODEL_FILE,
@@ -290,11 +284,11 @@ def combine_cm_command(
             names = [n for n, f in MODEL_FILES.items() if (folder / f).is_file()]
             if len(names) != 1:
                 fail(f"{folder}: not one countermeasure's folder ({names or 'no model file'})")
-            cm = create_countermeasure(names[0], weights_dir=folder)
-            read = read_cm_scores(csv_path, rows, model=f"{cm.cm_id}@{cm.version}")
+            fitted_for = file_version(folder / MODEL_FILES[names[0]])
+            read = read_cm_scores(csv_path, rows, model=f"{names[0]}@{fitted_for}")
             columns.append([read.scores[r.key] for r in rows])
             relative = os.path.relpath(folder.resolve(), out.resolve())
-            members.append(Member(cm.cm_id, relative, cm.version))
+            members.append(Member(names[0], relative, fitted_for))
         matrix = np.array(columns).T
         labels = np.array([r.label == "bonafide" for r in rows], dtype=np.int64)
         tests = [test for _, test in purged_folds(rows, folds)]
@@ -306,11 +300,11 @@ def combine_cm_command(
     out.mkdir(parents=True, exist_ok=True)
     model = EnsembleModel(tuple(members), weights, bias, trained_on, created)
     model.save(out / MODEL_FILE)
-    detector = create_countermeasure("ensemble", weights_dir=out)
+    version = file_version(out / MODEL_FILE)
     fit_calibration(
         {CM_SCORE_FEATURE: heldout},
         labels.astype(bool),
-        model=f"{detector.cm_id}@{detector.version}",
+        model=f"ensemble@{version}",
         fitted_on=f"{trained_on}, weights fitted on the other {folds - 1} page folds",
         created=created,
         feature_names=(CM_SCORE_FEATURE,),
@@ -319,7 +313,7 @@ def combine_cm_command(
     report = cm_report(scored)
     report.update(
         cm="ensemble",
-        version=detector.version,
+        version=version,
         members=[f"{m.cm}@{m.version}" for m in members],
         weights=list(weights),
         evaluation=(
@@ -329,6 +323,6 @@ def combine_cm_command(
     )
     _write_report(json_out, report, scored)
     typer.echo(
-        f"ensemble@{detector.version} -> {out}: held-out EER {report['cm_eer']} %; spoofs "
+        f"ensemble@{version} -> {out}: held-out EER {report['cm_eer']} %; spoofs "
         f"accepted at 90 % bona fide: {report['spoof_accept_at_90_bonafide']} %"
     )

@@ -23,7 +23,7 @@ import numpy.typing as npt
 from sklearn.linear_model import LogisticRegression
 
 from voiceauth.errors import ConfigError, ModelIntegrityError
-from voiceauth.liveness.base import Countermeasure, Detector
+from voiceauth.liveness.base import Countermeasure, Detector, create_countermeasure, file_version
 from voiceauth.liveness.logistic import load_model, save_model
 
 FORMAT_VERSION = 1
@@ -115,8 +115,6 @@ class EnsembleCountermeasure(Detector):
 
 def load_ensemble(folder: Path, *, min_seconds: float, batch_size: int) -> EnsembleCountermeasure:
     """The ensemble in `folder` with its members loaded from the folders it names."""
-    from voiceauth.liveness.base import create_countermeasure, file_version
-
     path = folder / MODEL_FILE
     model = EnsembleModel.load(path)
     members = [

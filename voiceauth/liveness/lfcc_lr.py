@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceauth.errors import ConfigError
+from voiceauth.liveness.base import file_version
 from voiceauth.liveness.lfcc import LfccConfig, utterance_stats
 from voiceauth.liveness.logistic import (
     Linear,
@@ -89,8 +90,6 @@ class LfccLrCountermeasure(LinearCountermeasure):
 
     @classmethod
     def load(cls, path: Path, *, min_seconds: float = 0.5) -> LfccLrCountermeasure:
-        from voiceauth.liveness.base import file_version
-
         return cls(LfccLrModel.load(path), version=file_version(path), min_seconds=min_seconds)
 
     def features(self, samples: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:

@@ -14,6 +14,7 @@ frames are the first ones, as in a 30-s window, and the layers see only speech.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -35,14 +36,20 @@ MAX_FRAMES = 3_000
 SPEC = "WhisperSpec"
 
 
-def log_mel(samples: torch.Tensor) -> torch.Tensor:
-    """(batch, samples) at 16 kHz -> (batch, 80, frames) Whisper log-mel features."""
-    window = torch.hann_window(N_FFT, device=samples.device)
-    spectrum = torch.stft(samples, N_FFT, HOP, window=window, return_complex=True)
-    power = spectrum[..., :-1].abs() ** 2
+@functools.cache
+def _mel_frontend() -> tuple[torch.Tensor, torch.Tensor]:
+    """The Hann window and the (201, 80) Slaney filterbank, built once per process."""
     bank = taf.melscale_fbanks(
         N_FFT // 2 + 1, 0.0, SAMPLE_RATE / 2, N_MELS, SAMPLE_RATE, norm="slaney", mel_scale="slaney"
-    ).to(samples.device)
+    )
+    return torch.hann_window(N_FFT), bank
+
+
+def log_mel(samples: torch.Tensor) -> torch.Tensor:
+    """(batch, samples) at 16 kHz on the CPU -> (batch, 80, frames) Whisper log-mel features."""
+    window, bank = _mel_frontend()
+    spectrum = torch.stft(samples, N_FFT, HOP, window=window, return_complex=True)
+    power = spectrum[..., :-1].abs() ** 2
     mel = torch.einsum("bft,fm->bmt", power, bank)
     logs = torch.clamp(mel, min=1e-10).log10()
     peak = logs.amax(dim=(1, 2), keepdim=True)

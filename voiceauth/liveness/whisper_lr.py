@@ -21,6 +21,7 @@ import torch
 
 from voiceauth.audio.resample import resample
 from voiceauth.errors import ConfigError, ModelIntegrityError
+from voiceauth.liveness.base import file_version
 from voiceauth.liveness.logistic import (
     Linear,
     LinearCountermeasure,
@@ -123,8 +124,6 @@ class WhisperLrCountermeasure(LinearCountermeasure):
     @classmethod
     def load(cls, path: Path, *, min_seconds: float = 0.5) -> WhisperLrCountermeasure:
         """The model JSON at `path` over the installed Whisper weights (`whisper_weights`)."""
-        from voiceauth.liveness.base import file_version
-
         model = WhisperLrModel.load(path)
         encoder = load_whisper(model.layer + 1)
         return cls(model, encoder, version=file_version(path), min_seconds=min_seconds)
