@@ -13,11 +13,13 @@ import numpy as np
 import pytest
 
 from voiceauth.audio.vad import SileroVad
+from voiceauth.cli.eval_cm import write_scores as write_scored_files
 from voiceauth.data.manifest import ManifestRow, read_manifest, write_manifest
 from voiceauth.embeddings.ge2e import Ge2eEmbedder
 from voiceauth.errors import ConfigError, VoiceauthError
-from voiceauth.evaluation.cm import CmScores, read_cm_scores
+from voiceauth.evaluation.cm import CmScores, read_cm_scores, score_channels, variant_column
 from voiceauth.evaluation.run import EvalConfig, EvalResult, evaluate
+from voiceauth.liveness.evaluate import ScoredFile
 from voiceauth.liveness.gate import CM_SCORE_FEATURE
 from voiceauth.scoring.calibration import MIN_SPEECH_S, Calibration
 
@@ -67,6 +69,26 @@ def test_scores_are_matched_on_the_resolved_path(
     given = read_cm_scores(table, rows, model=CM_MODEL)
     assert given.model == CM_MODEL
     assert [given.scores[r.key] for r in rows] == [SCORE[r.label] for r in rows]
+
+
+def test_scores_through_other_channels_are_columns_of_their_own(
+    clone_rows: list[ManifestRow], tmp_path: Path
+) -> None:
+    """train-cm writes each held-out file's score through other channels beside its score;
+    a reader picks a channel by its column, and one it lacks is refused."""
+    scored = [ScoredFile(r, SCORE[r.label], 4.0) for r in clone_rows]
+    gsm = np.array([SCORE[r.label] / 2 for r in clone_rows])
+    path = tmp_path / "scores.csv"
+    write_scored_files(path, scored, {"gsm leg": gsm, "a-law, 5 % loss": gsm - 1})
+    assert score_channels(path) == ["gsm leg", "a-law, 5 % loss"]
+    heard = read_cm_scores(path, clone_rows, model=CM_MODEL, column=variant_column("gsm leg"))
+    assert [heard.scores[r.key] for r in clone_rows] == list(gsm)
+    plain = read_cm_scores(path, clone_rows, model=CM_MODEL)
+    assert [plain.scores[r.key] for r in clone_rows] == [SCORE[r.label] for r in clone_rows]
+    with pytest.raises(ConfigError, match="need columns path and score: opus"):
+        read_cm_scores(path, clone_rows, model=CM_MODEL, column=variant_column("opus"))
+    write_scored_files(path, scored)
+    assert score_channels(path) == []
 
 
 def test_a_file_without_a_score_is_refused(clone_rows: list[ManifestRow], tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from voiceauth.cli import app
 from voiceauth.data.manifest import ManifestRow, read_manifest, write_manifest
 from voiceauth.errors import ConfigError
+from voiceauth.evaluation.cm import score_channels
 from voiceauth.liveness.base import create_countermeasure, load_countermeasure_calibration
 from voiceauth.liveness.cmtrain import purged_folds
 
@@ -110,6 +111,9 @@ def test_train_cm_lcnn_writes_weights_calibration_and_held_out_speakers(
     }
     scored = figures["n_bonafide"] + figures["n_spoof"] + figures["n_skipped"]
     assert scored == len(chosen) - sum(r.speaker == held for r in chosen)
+    # each file's held-out score through every other channel, for combine-cm to weigh
+    channels = set(figures["per_channel"]) - {"telephony mu-law (as trained)"}
+    assert set(score_channels(Path(figures["scores_csv"]))) == channels
     cm = create_countermeasure("lcnn", weights_dir=out)
     calibration = load_countermeasure_calibration(cm, out)
     assert calibration.model == f"lcnn@{cm.version}"

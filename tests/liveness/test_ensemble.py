@@ -17,6 +17,7 @@ from voiceauth.audio.io import load_audio
 from voiceauth.cli import app
 from voiceauth.data.manifest import ManifestRow, read_manifest
 from voiceauth.errors import ConfigError, ModelIntegrityError
+from voiceauth.evaluation.cm import score_channels, variant_column
 from voiceauth.liveness.base import (
     Countermeasure,
     create_countermeasure,
@@ -82,15 +83,21 @@ def test_combine_cm_fits_an_ensemble_from_held_out_scores(
             chosen += [r for r in shared_rows if r.dataset == page and r.label == label][:4]
     folders = [LIVENESS / "lcnn", LIVENESS / "whisper-lr"]
     score_files = []
+    alaw = variant_column("a-law")
     for folder in folders:
         cm = create_countermeasure(folder.name, weights_dir=folder)
         path = tmp_path / f"{folder.name}.scores.csv"
         with path.open("w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["path", "dataset", "speaker", "label", "attack", "score"])
+            writer.writerow(["path", "dataset", "speaker", "label", "attack", "score", alaw])
             for r in chosen:
-                call = telephone_channel(load_audio(r.path)).samples[: 4 * 8000]
-                writer.writerow([r.key, r.dataset, r.speaker, r.label, r.attack, cm.score(call)])
+                calls = [
+                    telephone_channel(load_audio(r.path), codec=codec).samples[: 4 * 8000]
+                    for codec in ("mulaw", "alaw")
+                ]
+                writer.writerow(
+                    [r.key, r.dataset, r.speaker, r.label, r.attack, *cm.score_batch(calls)]
+                )
         score_files.append(path)
     out, report = tmp_path / "ensemble", tmp_path / "ensemble.json"
     args = ["combine-cm", "--out", str(out), "--json", str(report), "--folds", "3"]
@@ -102,6 +109,13 @@ def test_combine_cm_fits_an_ensemble_from_held_out_scores(
     assert figures["n_bonafide"] + figures["n_spoof"] == len(chosen)
     assert [m.split("@")[0] for m in figures["members"]] == ["lcnn", "whisper-lr"]
     assert len(read_manifest(Path(figures["scores_csv"]))) == len(chosen)
+    # the members' a-law scores, weighed by the same held-out weights, are figures of their own
+    assert set(figures["per_channel"]) == {"telephony mu-law (as trained)", "a-law"}
+    assert figures["per_channel"]["a-law"]["cm_eer"] >= 0
+    assert score_channels(Path(figures["scores_csv"])) == ["a-law"]
+    with Path(figures["scores_csv"]).open() as handle:
+        written = list(csv.DictReader(handle))
+    assert any(row["score"] != row[alaw] for row in written)
     cm = create_countermeasure("ensemble", weights_dir=out)
     assert load_countermeasure_calibration(cm, out).model == f"ensemble@{cm.version}"
     call = telephone_channel(load_audio(chosen[0].path)).samples[: 4 * 8000]

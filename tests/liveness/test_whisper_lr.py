@@ -3,6 +3,7 @@ speakers it never met."""
 
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +17,7 @@ from voiceauth.audio.io import load_audio
 from voiceauth.cli import app
 from voiceauth.data.manifest import ManifestRow, read_manifest, write_manifest
 from voiceauth.errors import AudioFormatError, ConfigError, InsufficientSpeech, ModelIntegrityError
+from voiceauth.evaluation.cm import variant_column
 from voiceauth.liveness.base import create_countermeasure, load_countermeasure_calibration
 from voiceauth.liveness.logistic import Linear
 from voiceauth.liveness.whisper_lr import (
@@ -109,6 +111,11 @@ def test_train_cm_whisper_lr_writes_model_calibration_and_report(
     figures = json.loads(report.read_text())
     assert figures["cm"] == "whisper-lr" and figures["config"]["layer"] == 0
     assert "telephony mu-law after a GSM full-rate mobile leg" in figures["per_channel"]
+    gsm = variant_column("telephony mu-law after a GSM full-rate mobile leg")
+    with Path(figures["scores_csv"]).open() as handle:
+        written = list(csv.DictReader(handle))
+    assert len(written) == figures["n_bonafide"] + figures["n_spoof"]
+    assert all(np.isfinite(float(row[gsm])) for row in written)
     assert figures["n_bonafide"] + figures["n_spoof"] + figures["n_skipped"] == len(chosen)
     cm = create_countermeasure("whisper-lr", weights_dir=out)
     assert load_countermeasure_calibration(cm, out).model == f"whisper-lr@{cm.version}"

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
+import numpy.typing as npt
 import typer
 from tqdm import tqdm
 
@@ -16,6 +19,7 @@ from voiceauth.cli.app import app
 from voiceauth.cli.common import check_channel, fail
 from voiceauth.data.manifest import read_manifest
 from voiceauth.errors import VoiceauthError
+from voiceauth.evaluation.cm import variant_column
 from voiceauth.liveness.base import COUNTERMEASURES
 from voiceauth.liveness.evaluate import CmEvalConfig, ScoredFile, evaluate_countermeasure
 
@@ -94,13 +98,22 @@ def eval_cm_command(
     typer.echo(summary(result.report))
 
 
-def write_scores(path: Path, scored: list[ScoredFile]) -> None:
-    """One row per scored file: path, dataset, speaker, label, attack, duration_s, score."""
+def write_scores(
+    path: Path,
+    scored: list[ScoredFile],
+    channels: Mapping[str, npt.NDArray[np.float64]] | None = None,
+) -> None:
+    """One row per scored file: path, dataset, speaker, label, attack, duration_s, score, and
+    a `score: <channel>` column for each of `channels` (the same files heard through it)."""
+    channels = channels or {}
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["path", "dataset", "speaker", "label", "attack", "duration_s", "score"])
-        for f in scored:
+        writer.writerow(
+            ["path", "dataset", "speaker", "label", "attack", "duration_s", "score"]
+            + [variant_column(name) for name in channels]
+        )
+        for index, f in enumerate(scored):
             row = f.row
             writer.writerow(
                 [
@@ -112,6 +125,7 @@ def write_scores(path: Path, scored: list[ScoredFile]) -> None:
                     f"{f.duration_s:.3f}",
                     f"{f.score:.6f}",
                 ]
+                + [f"{scores[index]:.6f}" for scores in channels.values()]
             )
 
 

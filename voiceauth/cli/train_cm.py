@@ -186,10 +186,12 @@ def _train_folder_model(
 
     if isinstance(config, LcnnTrainConfig):
         cm = "lcnn"
-        report, heldout = _fit_lcnn(clips_at(config.model.sample_rate), config, out, created)
+        report, heldout, channels = _fit_lcnn(
+            clips_at(config.model.sample_rate), config, out, created
+        )
     else:
         cm = "whisper-lr"
-        report, heldout = _fit_whisper_lr(clips_at(INPUT_RATE), config, out, created)
+        report, heldout, channels = _fit_whisper_lr(clips_at(INPUT_RATE), config, out, created)
     write_manifest(out / HELDOUT_FILE, [r for r in rows if r.speaker in holdout])
     detector = create_countermeasure(cm, weights_dir=out)
     calibration = fit_calibration(
@@ -202,7 +204,7 @@ def _train_folder_model(
     )
     calibration.save(out / CALIBRATION_FILE)
     report.update(model=str(out), version=detector.version, holdout_speakers=sorted(holdout))
-    _write_report(json_out, report, heldout)
+    _write_report(json_out, report, heldout, channels)
     typer.echo(
         f"{cm}@{detector.version} -> {out}: held-out EER {report['cm_eer']} % on "
         f"{report['n_bonafide']} bona fide, {report['n_spoof']} spoof; spoofs "
@@ -211,9 +213,11 @@ def _train_folder_model(
     )
 
 
-def _fit_lcnn(
-    clips: Clips, config: LcnnTrainConfig, out: Path, created: str
-) -> tuple[dict[str, Any], list[ScoredFile]]:
+Fitted = tuple[dict[str, Any], list["ScoredFile"], dict[str, "np.ndarray"]]
+"""A recipe's report, held-out scores, and their scores through the other channels."""
+
+
+def _fit_lcnn(clips: Clips, config: LcnnTrainConfig, out: Path, created: str) -> Fitted:
     from voiceauth.liveness.cmtrain import train_and_evaluate
     from voiceauth.liveness.lcnn import save_lcnn
 
@@ -222,12 +226,10 @@ def _fit_lcnn(
             clips, config, created=created, progress=lambda name, i, loss: bar.update(1)
         )
     save_lcnn(result.net, out)
-    return result.report, result.heldout
+    return result.report, result.heldout, result.channels
 
 
-def _fit_whisper_lr(
-    clips: Clips, config: WhisperTrainConfig, out: Path, created: str
-) -> tuple[dict[str, Any], list[ScoredFile]]:
+def _fit_whisper_lr(clips: Clips, config: WhisperTrainConfig, out: Path, created: str) -> Fitted:
     from voiceauth.liveness.whisper_lr import MODEL_FILE
     from voiceauth.liveness.whisper_train import train_whisper_lr
     from voiceauth.liveness.whisper_weights import load_whisper
@@ -238,15 +240,20 @@ def _fit_whisper_lr(
         )
     out.mkdir(parents=True, exist_ok=True)
     result.model.save(out / MODEL_FILE)
-    return result.report, result.heldout
+    return result.report, result.heldout, result.channels
 
 
-def _write_report(json_out: Path, report: dict[str, Any], heldout: list[Any]) -> None:
+def _write_report(
+    json_out: Path,
+    report: dict[str, Any],
+    heldout: list[Any],
+    channels: dict[str, np.ndarray] | None = None,
+) -> None:
     scores_path = json_out.with_suffix(".scores.csv")
     report["scores_csv"] = str(scores_path)
     json_out.parent.mkdir(parents=True, exist_ok=True)
     json_out.write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
-    write_scores(scores_path, heldout)
+    write_scores(scores_path, heldout, channels)
 
 
 @app.command("combine-cm")
@@ -260,9 +267,9 @@ def combine_cm_command(
     folds: Annotated[int, typer.Option(help="page folds (as the members were trained)")] = 4,
 ) -> None:
     """Weigh trained countermeasures into one, on their held-out scores; report it held out."""
-    from voiceauth.evaluation.cm import read_cm_scores
+    from voiceauth.evaluation.cm import read_cm_scores, score_channels, variant_column
     from voiceauth.liveness.base import CALIBRATION_FILE, MODEL_FILES, file_version
-    from voiceauth.liveness.cmtrain import purged_folds
+    from voiceauth.liveness.cmtrain import channel_report, purged_folds
     from voiceauth.liveness.ensemble import (
         MODEL_FILE,
         EnsembleModel,
@@ -270,7 +277,7 @@ def combine_cm_command(
         fit_weights,
         heldout_ensemble,
     )
-    from voiceauth.liveness.evaluate import ScoredFile, cm_report
+    from voiceauth.liveness.evaluate import ScoredFile
     from voiceauth.liveness.gate import CM_SCORE_FEATURE
     from voiceauth.scoring.calibration import fit_calibration
 
@@ -279,20 +286,32 @@ def combine_cm_command(
         fail("give two or more --member folders, each with its --scores CSV")
     try:
         rows = read_manifest(scores[0])
-        members, columns = [], []
+        channels = sorted(set.intersection(*(set(score_channels(path)) for path in scores)))
+        members = []
+        columns: dict[str, list[list[float]]] = {name: [] for name in ["score", *channels]}
         for folder, csv_path in zip(member, scores, strict=True):
             names = [n for n, f in MODEL_FILES.items() if (folder / f).is_file()]
             if len(names) != 1:
                 fail(f"{folder}: not one countermeasure's folder ({names or 'no model file'})")
             fitted_for = file_version(folder / MODEL_FILES[names[0]])
-            read = read_cm_scores(csv_path, rows, model=f"{names[0]}@{fitted_for}")
-            columns.append([read.scores[r.key] for r in rows])
+            for name, column in columns.items():
+                read = read_cm_scores(
+                    csv_path,
+                    rows,
+                    model=f"{names[0]}@{fitted_for}",
+                    column=name if name == "score" else variant_column(name),
+                )
+                column.append([read.scores[r.key] for r in rows])
             relative = os.path.relpath(folder.resolve(), out.resolve())
             members.append(Member(names[0], relative, fitted_for))
-        matrix = np.array(columns).T
+        matrix = np.array(columns.pop("score")).T
         labels = np.array([r.label == "bonafide" for r in rows], dtype=np.int64)
         tests = [test for _, test in purged_folds(rows, folds)]
         heldout = heldout_ensemble(matrix, labels, tests)
+        heard = {
+            name: heldout_ensemble(matrix, labels, tests, heard=np.array(column).T)
+            for name, column in columns.items()
+        }
         weights, bias = fit_weights(matrix, labels)
     except (VoiceauthError, ValueError) as exc:
         fail(str(exc))
@@ -310,7 +329,7 @@ def combine_cm_command(
         feature_names=(CM_SCORE_FEATURE,),
     ).save(out / CALIBRATION_FILE)
     scored = [ScoredFile(r, float(s), 0.0) for r, s in zip(rows, heldout, strict=True)]
-    report = cm_report(scored)
+    report = channel_report(scored, heard)
     report.update(
         cm="ensemble",
         version=version,
@@ -321,7 +340,7 @@ def combine_cm_command(
         ),
         created=created,
     )
-    _write_report(json_out, report, scored)
+    _write_report(json_out, report, scored, heard)
     typer.echo(
         f"ensemble@{version} -> {out}: held-out EER {report['cm_eer']} %; spoofs "
         f"accepted at 90 % bona fide: {report['spoof_accept_at_90_bonafide']} %"

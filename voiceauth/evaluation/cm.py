@@ -46,18 +46,37 @@ class CmScores:
     scores: Mapping[str, float]
 
 
-def read_cm_scores(path: Path, rows: Sequence[ManifestRow], *, model: str) -> CmScores:
+VARIANT_PREFIX = "score: "
+"""Columns beside `score` named `score: <channel>` hold the same held-out models' scores of the
+files heard through another channel (`cmtrain.CHANNEL_VARIANTS`)."""
+
+
+def variant_column(channel: str) -> str:
+    return f"{VARIANT_PREFIX}{channel}"
+
+
+def score_channels(path: Path) -> list[str]:
+    """The other channels a scores CSV holds scores for (its `score: <channel>` columns)."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle), [])
+    return [name.removeprefix(VARIANT_PREFIX) for name in header if name.startswith(VARIANT_PREFIX)]
+
+
+def read_cm_scores(
+    path: Path, rows: Sequence[ManifestRow], *, model: str, column: str = "score"
+) -> CmScores:
     """Each manifest file's score from a CSV with `path` and `score` columns (as `train-cm` and
     `eval-cm` write them; relative paths against the CSV's folder), matched on the resolved
-    path. A file without a score is refused: its trials would lose their liveness evidence."""
+    path; `column` picks another channel's scores. A file without a score is refused: its
+    trials would lose their liveness evidence."""
     if not path.is_file():
         raise ConfigError(f"countermeasure scores not found: {path}")
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        if not {"path", "score"} <= set(reader.fieldnames or []):
-            raise ConfigError(f"countermeasure scores {path}: need columns path and score")
+        if not {"path", column} <= set(reader.fieldnames or []):
+            raise ConfigError(f"countermeasure scores {path}: need columns path and {column}")
         by_path = {
-            (path.parent / record["path"]).resolve(): float(record["score"]) for record in reader
+            (path.parent / record["path"]).resolve(): float(record[column]) for record in reader
         }
     scores = {r.key: by_path[r.path.resolve()] for r in rows if r.path.resolve() in by_path}
     missing = [r for r in rows if r.key not in scores]

@@ -83,9 +83,13 @@ class Clips:
 
 @dataclass(frozen=True, slots=True)
 class LcnnTrainResult:
+    """heldout: every file's held-out score; channels: the same models' scores of the files
+    heard through each of CHANNEL_VARIANTS."""
+
     net: Lcnn
     report: dict[str, Any]
     heldout: list[ScoredFile]
+    channels: dict[str, npt.NDArray[np.float64]]
 
 
 def load_clips(
@@ -318,4 +322,4 @@ def train_and_evaluate(
         skipped_reasons=dict(clips.skipped),
         created=created,
     )
-    return LcnnTrainResult(net, report, scored)
+    return LcnnTrainResult(net, report, scored, variants)

@@ -142,11 +142,16 @@ def heldout_ensemble(
     scores: npt.NDArray[np.float64],
     labels: npt.NDArray[np.int64],
     tests: Sequence[npt.NDArray[np.int64]],
+    *,
+    heard: npt.NDArray[np.float64] | None = None,
 ) -> npt.NDArray[np.float64]:
-    """Each fold's files scored by weights fitted on every other fold's files."""
+    """Each fold's files scored by weights fitted on every other fold's files; with `heard`
+    (the members' scores of the same files through another channel), those scores are
+    weighed instead, by the same weights."""
+    applied = scores if heard is None else heard
     out = np.zeros(len(labels))
     for test in tests:
         rest = np.setdiff1d(np.arange(len(labels)), test)
         weights, bias = fit_weights(scores[rest], labels[rest])
-        out[test] = scores[test] @ np.array(weights) + bias
+        out[test] = applied[test] @ np.array(weights) + bias
     return out

@@ -54,9 +54,12 @@ class WhisperTrainConfig:
 
 @dataclass(frozen=True, slots=True)
 class WhisperTrainResult:
+    """As `cmtrain.LcnnTrainResult`."""
+
     model: WhisperLrModel
     report: dict[str, Any]
     heldout: list[ScoredFile]
+    channels: dict[str, np.ndarray]
 
 
 def _model(
@@ -128,4 +131,4 @@ def train_whisper_lr(
         skipped_reasons=dict(clips.skipped),
         created=created,
     )
-    return WhisperTrainResult(_model(linear, config, trained_on, created), report, scored)
+    return WhisperTrainResult(_model(linear, config, trained_on, created), report, scored, variants)
