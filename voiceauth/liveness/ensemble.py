@@ -13,10 +13,10 @@ member changes its version, and the ensemble then refuses to load until it is re
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -24,7 +24,7 @@ from sklearn.linear_model import LogisticRegression
 
 from voiceauth.errors import ConfigError, ModelIntegrityError
 from voiceauth.liveness.base import Countermeasure, Detector, create_countermeasure, file_version
-from voiceauth.liveness.logistic import load_model, save_model
+from voiceauth.liveness.modelfile import ModelFile
 
 FORMAT_VERSION = 1
 CM_ID = "ensemble"
@@ -42,7 +42,7 @@ class Member:
 
 
 @dataclass(frozen=True, slots=True)
-class EnsembleModel:
+class EnsembleModel(ModelFile):
     """score = sum(weights[i] * member i's score) + bias: bona-fide log-odds."""
 
     members: tuple[Member, ...]
@@ -51,10 +51,12 @@ class EnsembleModel:
     trained_on: str
     created: str
     format_version: int = FORMAT_VERSION
+    kind: ClassVar[str] = CM_ID
+    what: ClassVar[str] = "an ensemble model"
+    current_format: ClassVar[int] = FORMAT_VERSION
 
     def __post_init__(self) -> None:
-        if self.format_version != FORMAT_VERSION:
-            raise ConfigError(f"{CM_ID} format_version {self.format_version!r} unknown")
+        self.check_format()
         if len(self.members) < 2 or len(self.weights) != len(self.members):
             raise ConfigError(f"{CM_ID} needs two or more members and one weight each")
         if any(m.cm == CM_ID for m in self.members):
@@ -62,24 +64,10 @@ class EnsembleModel:
         if not all(np.isfinite([*self.weights, self.bias])):
             raise ConfigError(f"{CM_ID} model has non-finite parameters")
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        save_model(self, path)
-
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> EnsembleModel:
-        """Read an ensemble JSON; a missing file raises ModelNotFound, a bad one ConfigError."""
-        return load_model(
-            cls,
-            path,
-            what="an ensemble model",
-            prepare=lambda data: (
-                data
-                | {
-                    "members": tuple(Member(**m) for m in data["members"]),
-                    "weights": tuple(data["weights"]),
-                }
-            ),
-        )
+    def from_json(cls, data: dict[str, Any]) -> dict[str, Any]:
+        members = tuple(Member(**m) for m in data["members"])
+        return data | {"members": members, "weights": tuple(data["weights"])}
 
 
 class EnsembleCountermeasure(Detector):

@@ -10,30 +10,24 @@ no pickle) that can be committed, reviewed and diffed.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
-from voiceauth.errors import ConfigError
 from voiceauth.liveness.base import file_version
 from voiceauth.liveness.lfcc import LfccConfig, utterance_stats
-from voiceauth.liveness.logistic import (
-    Linear,
-    LinearCountermeasure,
-    linear_fields,
-    load_model,
-    save_model,
-)
+from voiceauth.liveness.logistic import Linear, LinearCountermeasure, linear_fields
+from voiceauth.liveness.modelfile import ModelFile
 
 FORMAT_VERSION = 1
 CM_ID = "lfcc-lr"
 
 
 @dataclass(frozen=True, slots=True)
-class LfccLrModel:
+class LfccLrModel(ModelFile):
     """Standardiser (mean, scale) and logistic weights over `LfccConfig.dimension` features.
 
     trained_on: what data and channel it was fitted on; created: ISO date from the caller.
@@ -47,10 +41,12 @@ class LfccLrModel:
     trained_on: str
     created: str
     format_version: int = FORMAT_VERSION
+    kind: ClassVar[str] = CM_ID
+    what: ClassVar[str] = f"a {CM_ID} model"
+    current_format: ClassVar[int] = FORMAT_VERSION
 
     def __post_init__(self) -> None:
-        if self.format_version != FORMAT_VERSION:
-            raise ConfigError(f"{CM_ID} format_version {self.format_version!r} unknown")
+        self.check_format()
         self.linear.check(CM_ID, self.lfcc.dimension)
 
     @property
@@ -61,18 +57,9 @@ class LfccLrModel:
         """(n, dimension) utterance statistics -> (n,) bona-fide log-odds."""
         return self.linear.log_odds(features)
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        save_model(self, path)
-
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> LfccLrModel:
-        """Read a model JSON; a missing file raises ModelNotFound, a bad one ConfigError."""
-        return load_model(
-            cls,
-            path,
-            what=f"a {CM_ID} model",
-            prepare=lambda data: linear_fields(data) | {"lfcc": LfccConfig(**data["lfcc"])},
-        )
+    def from_json(cls, data: dict[str, Any]) -> dict[str, Any]:
+        return linear_fields(data) | {"lfcc": LfccConfig(**data["lfcc"])}
 
 
 class LfccLrCountermeasure(LinearCountermeasure):

@@ -1,5 +1,5 @@
 """A standardised logistic regression: the back end of voiceauth's feature countermeasures,
-and what they share (the detector around it, their JSON model files).
+and what they share (the detector around it, how their JSON holds it).
 
 LFCC-LR and Whisper-LR differ in their features only: each utterance becomes one vector,
 standardised by the training set's mean and scale, and a class-balanced L2 logistic
@@ -9,18 +9,15 @@ each model's JSON (data, no pickle), so they can be committed, reviewed and diff
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 from sklearn.linear_model import LogisticRegression
 
-from voiceauth.errors import ConfigError, ModelNotFound
+from voiceauth.errors import ConfigError
 from voiceauth.liveness.base import Detector
 
 T = TypeVar("T")
@@ -93,31 +90,6 @@ class LinearCountermeasure(Detector):
             return []
         rows = [self.features(self.checked(samples)) for samples in batch]
         return [float(s) for s in self._linear.log_odds(np.stack(rows))]
-
-
-def save_model(model: Any, path: str | os.PathLike[str]) -> None:
-    """A model dataclass as indented JSON (data, no pickle)."""
-    Path(path).write_text(json.dumps(asdict(model), indent=1) + "\n", encoding="utf-8")
-
-
-def load_model(
-    cls: type[T],
-    path: str | os.PathLike[str],
-    *,
-    what: str,
-    prepare: Callable[[dict[str, Any]], dict[str, Any]],
-) -> T:
-    """cls(**prepare(the JSON at path)); a missing file raises ModelNotFound, a file that is
-    not `what` ConfigError."""
-    source = Path(path)
-    if not source.is_file():
-        raise ModelNotFound(f"{what} not found: {source}; train one with `voiceauth train-cm`")
-    try:
-        return cls(**prepare(json.loads(source.read_text(encoding="utf-8"))))
-    except (KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, ConfigError):
-            raise
-        raise ConfigError(f"{source} is not {what}: {exc}") from exc
 
 
 def linear_fields(data: dict[str, Any]) -> dict[str, Any]:

@@ -11,9 +11,9 @@ frames, standardised, into `logistic.Linear`. Only the blocks up to `layer` are 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -22,13 +22,8 @@ import torch
 from voiceauth.audio.resample import resample
 from voiceauth.errors import ConfigError, ModelIntegrityError
 from voiceauth.liveness.base import file_version
-from voiceauth.liveness.logistic import (
-    Linear,
-    LinearCountermeasure,
-    linear_fields,
-    load_model,
-    save_model,
-)
+from voiceauth.liveness.logistic import Linear, LinearCountermeasure, linear_fields
+from voiceauth.liveness.modelfile import ModelFile
 from voiceauth.liveness.whisper import HOP, MAX_FRAMES, SAMPLE_RATE, WhisperEncoder
 from voiceauth.liveness.whisper_weights import VERSION, load_whisper
 
@@ -42,7 +37,7 @@ CHUNK = MAX_FRAMES * HOP
 
 
 @dataclass(frozen=True, slots=True)
-class WhisperLrModel:
+class WhisperLrModel(ModelFile):
     """encoder: `whisper-base@<sha256 prefix>` the statistics were taken from; layer: the
     block whose output is pooled; linear: the regression over its 2 x width statistics."""
 
@@ -52,26 +47,19 @@ class WhisperLrModel:
     trained_on: str
     created: str
     format_version: int = FORMAT_VERSION
+    kind: ClassVar[str] = CM_ID
+    what: ClassVar[str] = f"a {CM_ID} model"
+    current_format: ClassVar[int] = FORMAT_VERSION
 
     def __post_init__(self) -> None:
-        if self.format_version != FORMAT_VERSION:
-            raise ConfigError(f"{CM_ID} format_version {self.format_version!r} unknown")
+        self.check_format()
         if self.layer < 0:
             raise ConfigError(f"{CM_ID} layer must be >= 0, got {self.layer}")
         self.linear.check(CM_ID, len(self.linear.mean))
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        save_model(self, path)
-
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> WhisperLrModel:
-        """Read a model JSON; a missing file raises ModelNotFound, a bad one ConfigError."""
-        return load_model(
-            cls,
-            path,
-            what=f"a {CM_ID} model",
-            prepare=lambda data: data | {"linear": Linear(**linear_fields(data["linear"]))},
-        )
+    def from_json(cls, data: dict[str, Any]) -> dict[str, Any]:
+        return data | {"linear": Linear(**linear_fields(data["linear"]))}
 
 
 def encoder_id() -> str:
