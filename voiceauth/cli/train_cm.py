@@ -213,7 +213,7 @@ def _train_folder_model(
     )
 
 
-Fitted = tuple[dict[str, Any], list["ScoredFile"], dict[str, "np.ndarray"]]
+Fitted = tuple[dict[str, Any], list["ScoredFile"], dict[str, np.ndarray]]
 """A recipe's report, held-out scores, and their scores through the other channels."""
 
 
@@ -267,7 +267,7 @@ def combine_cm_command(
     folds: Annotated[int, typer.Option(help="page folds (as the members were trained)")] = 4,
 ) -> None:
     """Weigh trained countermeasures into one, on their held-out scores; report it held out."""
-    from voiceauth.evaluation.cm import read_cm_scores, score_channels, variant_column
+    from voiceauth.evaluation.cm import read_score_columns, score_channels, variant_column
     from voiceauth.liveness.base import CALIBRATION_FILE, MODEL_FILES, file_version
     from voiceauth.liveness.cmtrain import channel_report, purged_folds
     from voiceauth.liveness.ensemble import (
@@ -287,30 +287,25 @@ def combine_cm_command(
     try:
         rows = read_manifest(scores[0])
         channels = sorted(set.intersection(*(set(score_channels(path)) for path in scores)))
-        members = []
-        columns: dict[str, list[list[float]]] = {name: [] for name in ["score", *channels]}
+        wanted = ["score", *(variant_column(name) for name in channels)]
+        members, read = [], []
         for folder, csv_path in zip(member, scores, strict=True):
             names = [n for n, f in MODEL_FILES.items() if (folder / f).is_file()]
             if len(names) != 1:
                 fail(f"{folder}: not one countermeasure's folder ({names or 'no model file'})")
             fitted_for = file_version(folder / MODEL_FILES[names[0]])
-            for name, column in columns.items():
-                read = read_cm_scores(
-                    csv_path,
-                    rows,
-                    model=f"{names[0]}@{fitted_for}",
-                    column=name if name == "score" else variant_column(name),
-                )
-                column.append([read.scores[r.key] for r in rows])
+            read.append(read_score_columns(csv_path, rows, wanted))
             relative = os.path.relpath(folder.resolve(), out.resolve())
             members.append(Member(names[0], relative, fitted_for))
-        matrix = np.array(columns.pop("score")).T
+        matrix = np.array([r["score"] for r in read]).T
         labels = np.array([r.label == "bonafide" for r in rows], dtype=np.int64)
         tests = [test for _, test in purged_folds(rows, folds)]
         heldout = heldout_ensemble(matrix, labels, tests)
         heard = {
-            name: heldout_ensemble(matrix, labels, tests, heard=np.array(column).T)
-            for name, column in columns.items()
+            name: heldout_ensemble(
+                matrix, labels, tests, heard=np.array([r[variant_column(name)] for r in read]).T
+            )
+            for name in channels
         }
         weights, bias = fit_weights(matrix, labels)
     except (VoiceauthError, ValueError) as exc:

@@ -69,23 +69,34 @@ def read_cm_scores(
     `eval-cm` write them; relative paths against the CSV's folder), matched on the resolved
     path; `column` picks another channel's scores. A file without a score is refused: its
     trials would lose their liveness evidence."""
+    (scores,) = read_score_columns(path, rows, [column]).values()
+    return CmScores(model, dict(zip((r.key for r in rows), scores, strict=True)))
+
+
+def read_score_columns(
+    path: Path, rows: Sequence[ManifestRow], columns: Sequence[str]
+) -> dict[str, list[float]]:
+    """`columns` of a scores CSV, each as one score per row of `rows` in their order, read in
+    one pass; ConfigError as `read_cm_scores` says."""
     if not path.is_file():
         raise ConfigError(f"countermeasure scores not found: {path}")
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        if not {"path", column} <= set(reader.fieldnames or []):
-            raise ConfigError(f"countermeasure scores {path}: need columns path and {column}")
+        for column in columns:
+            if not {"path", column} <= set(reader.fieldnames or []):
+                raise ConfigError(f"countermeasure scores {path}: need columns path and {column}")
         by_path = {
-            (path.parent / record["path"]).resolve(): float(record[column]) for record in reader
+            (path.parent / record["path"]).resolve(): [float(record[c]) for c in columns]
+            for record in reader
         }
-    scores = {r.key: by_path[r.path.resolve()] for r in rows if r.path.resolve() in by_path}
-    missing = [r for r in rows if r.key not in scores]
+    missing = [r for r in rows if r.path.resolve() not in by_path]
     if missing:
         raise ConfigError(
             f"countermeasure scores {path}: {len(missing)} of {len(rows)} manifest files have "
             f"no row (first: {missing[0].path.resolve()})"
         )
-    return CmScores(model, scores)
+    found = [by_path[r.path.resolve()] for r in rows]
+    return {column: [values[i] for values in found] for i, column in enumerate(columns)}
 
 
 class CmScorer:
