@@ -116,6 +116,16 @@ def test_the_cli_refuses_missing_rows_and_a_missing_model(
     done = eval_cli(*common, "--cm-scores", str(scores))
     assert done.returncode == 2
     assert "--cm-scores needs --cm-model ID@VERSION" in done.stderr
+    done = eval_cli(*common, "--cm-channel", "gsm leg")
+    assert done.returncode == 2
+    assert "--cm-channel picks a column of --cm-scores" in done.stderr
+    scored = [ScoredFile(r, SCORE[r.label], 4.0) for r in clone_rows]
+    write_scored_files(scores, scored, {"gsm leg": np.zeros(len(scored))})
+    done = eval_cli(
+        *common, "--cm-scores", str(scores), "--cm-model", CM_MODEL, "--cm-channel", "opus"
+    )
+    assert done.returncode == 2
+    assert "need columns path and score: opus" in done.stderr
 
 
 @pytest.fixture(scope="module")

@@ -108,6 +108,7 @@ def test_train_cm_lcnn_writes_weights_calibration_and_held_out_speakers(
     assert set(figures["per_channel"]) >= {
         "wideband (no telephone channel)",
         "telephony mu-law after a GSM full-rate mobile leg",
+        "telephony mu-law, VAD net speech",
     }
     scored = figures["n_bonafide"] + figures["n_spoof"] + figures["n_skipped"]
     assert scored == len(chosen) - sum(r.speaker == held for r in chosen)

@@ -10,9 +10,11 @@ import pytest
 
 from voiceauth.data.manifest import ManifestRow
 from voiceauth.liveness.evaluate import (
+    MIN_NET_SECONDS,
     CmEvalConfig,
     ScoredFile,
     attack_of,
+    call_speech,
     channel_audio,
     cm_report,
     family_of,
@@ -100,3 +102,19 @@ def test_telephony_channel_gives_band_limited_audio_at_the_detector_rate(
     assert above_4k < 1e-3
     cut = channel_audio(row, sample_rate=16_000, config=CmEvalConfig(max_seconds=1.5), index=0)
     assert len(cut) == 24_000
+
+
+def test_net_speech_drops_the_pauses_a_call_would_not_feed_the_detector(
+    shared_rows: list[ManifestRow],
+) -> None:
+    row = next(r for r in shared_rows if r.dataset == "autovc_vctk_samples")
+    heard = channel_audio(row, sample_rate=8_000, config=CmEvalConfig(), index=0)
+    pause = np.zeros(8_000, dtype=np.float32)
+    padded = np.concatenate([pause, heard, pause])
+    speech = call_speech(padded, 8_000)
+    assert MIN_NET_SECONDS * 8_000 <= len(speech) <= len(heard)
+    net = channel_audio(row, sample_rate=8_000, config=CmEvalConfig(net_speech=True), index=0)
+    assert np.array_equal(net, call_speech(heard, 8_000))
+    # a file with too little speech to cut is kept whole, so every file keeps a score
+    hiss = (1e-4 * np.random.default_rng(0).standard_normal(16_000)).astype(np.float32)
+    assert np.array_equal(call_speech(hiss, 8_000), hiss)

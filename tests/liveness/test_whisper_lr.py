@@ -111,6 +111,7 @@ def test_train_cm_whisper_lr_writes_model_calibration_and_report(
     figures = json.loads(report.read_text())
     assert figures["cm"] == "whisper-lr" and figures["config"]["layer"] == 0
     assert "telephony mu-law after a GSM full-rate mobile leg" in figures["per_channel"]
+    assert "telephony mu-law, VAD net speech" in figures["per_channel"]
     gsm = variant_column("telephony mu-law after a GSM full-rate mobile leg")
     with Path(figures["scores_csv"]).open() as handle:
         written = list(csv.DictReader(handle))

@@ -55,6 +55,10 @@ def eval_cm_command(
     max_seconds: Annotated[
         float | None, typer.Option(help="score only each file's first S seconds")
     ] = None,
+    net_speech: Annotated[
+        bool,
+        typer.Option(help="score only the VAD's net speech of each file, as a call feeds it"),
+    ] = False,
     seed: Annotated[int, typer.Option()] = 0,
     scores: Annotated[Path | None, typer.Option(help="per-file scores CSV")] = None,
     threads: Annotated[int, typer.Option(help="torch CPU threads")] = 1,
@@ -70,6 +74,7 @@ def eval_cm_command(
         leg_codec=leg_codec,
         max_files=max_files,
         max_seconds=max_seconds,
+        net_speech=net_speech,
         seed=seed,
     )
     torch.set_num_threads(threads)

@@ -69,6 +69,13 @@ def eval_command(
     cm_model: Annotated[
         str | None, typer.Option(help="with --cm-scores: the CM's ID@VERSION")
     ] = None,
+    cm_channel: Annotated[
+        str | None,
+        typer.Option(
+            help="with --cm-scores: the scores heard through this channel (its `score: NAME` "
+            "column), e.g. 'telephony mu-law, VAD net speech', what a call feeds the detector"
+        ),
+    ] = None,
     cm_calibration: Annotated[
         Path | None, typer.Option(help="map CM scores with this calibration, not one by fold")
     ] = None,
@@ -95,7 +102,7 @@ def eval_command(
     import torch
 
     from voiceauth.audio.vad import SileroVad
-    from voiceauth.evaluation.cm import read_cm_scores
+    from voiceauth.evaluation.cm import read_cm_scores, variant_column
     from voiceauth.fusion.model import OperatingPoints
     from voiceauth.liveness.base import create_countermeasure
     from voiceauth.scoring.calibration import Calibration
@@ -108,6 +115,8 @@ def eval_command(
         fail("--cm-scores needs --cm-model ID@VERSION (and --cm-model is only for --cm-scores)")
     if cm_model is not None and "@" not in cm_model:
         fail(f"--cm-model {cm_model!r} is not ID@VERSION (e.g. lcnn@6d0cf2cf47ec)")
+    if cm_channel is not None and cm_scores is None:
+        fail("--cm-channel picks a column of --cm-scores")
     if (fusion_out or cm_calibration_out or cm_calibration) and cm is None and cm_scores is None:
         fail("--fusion-out and --cm-calibration[-out] need --cm and --cm-weights, or --cm-scores")
     if cm_calibration is not None and cm_calibration_out is not None:
@@ -141,7 +150,12 @@ def eval_command(
             ),
         )
         rows = read_manifest(manifest)
-        given = None if cm_scores is None else read_cm_scores(cm_scores, rows, model=str(cm_model))
+        column = "score" if cm_channel is None else variant_column(cm_channel)
+        given = (
+            None
+            if cm_scores is None
+            else read_cm_scores(cm_scores, rows, model=str(cm_model), column=column)
+        )
         calibration = None if cm_calibration is None else Calibration.load(cm_calibration)
         voice_map = None if voice_calibration is None else Calibration.load(voice_calibration)
         model = build_embedder(embedder, ecapa_dir)

@@ -43,10 +43,12 @@ CHANNEL_VARIANTS = {
     "telephony mu-law after a GSM full-rate mobile leg": CmEvalConfig(
         channel="telephony", leg_codec="gsm"
     ),
+    "telephony mu-law, VAD net speech": CmEvalConfig(channel="telephony", net_speech=True),
 }
 """Other channels the held-out files are also scored through (the folds' models trained on
 mu-law telephony only), to show what a codec, lost packets, a mobile leg before the G.711
-network (two ffmpeg runs a file: about 6 minutes of the recipe), or a wideband source cost."""
+network (two ffmpeg runs a file: about 6 minutes of the recipe), or a wideband source cost,
+and what the detector makes of the net speech a call feeds it."""
 MIN_SECONDS = 1.0
 """Shorter files are left out: a crop of a fraction of a second repeated says little."""
 PACKET = 160

@@ -9,8 +9,10 @@ clips: same corpus, microphone and loudness, so the detector cannot win on the s
 The spoofs in ../shared/data are 8 kHz, so comparing them with 16 kHz bona fide speech would
 measure bandwidth; the `telephony` channel passes every file through the same simulated G.711
 call (`audio.channel.telephone_channel`) and upsamples it to the detector's rate, the setting
-in which the figures are comparable. No VAD is applied: detectors are trained on whole
-utterances, leading and trailing silence included, and silence carries artefacts too.
+in which the figures are comparable. No VAD is applied unless `net_speech` asks: detectors are
+trained on whole utterances, leading and trailing silence included, and silence carries
+artefacts too; a call, though, feeds its detector only the VAD's net speech
+(`liveness.streaming`), which `net_speech` measures.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from functools import cache
 from math import ceil, floor
 from typing import Any
 
@@ -36,6 +39,7 @@ from voiceauth.audio.channel import (
 from voiceauth.audio.io import Audio, load_audio
 from voiceauth.audio.resample import resample
 from voiceauth.audio.transcode import transcode
+from voiceauth.audio.vad import VAD_RATES, SileroVad, net_speech, single_threaded
 from voiceauth.data.manifest import ManifestRow
 from voiceauth.errors import AudioFormatError
 from voiceauth.liveness.base import Countermeasure
@@ -43,6 +47,9 @@ from voiceauth.scoring.metrics import eer
 
 BATCH_FILES = 4
 """Files scored together: enough windows to batch, little audio held at once."""
+MIN_NET_SECONDS = 1.0
+"""A file in which the VAD finds less speech is scored whole: a call would not score it at all
+(`liveness.streaming` waits for 3 s), but a measurement must keep every file's score."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +59,8 @@ class CmEvalConfig:
     with it before the G.711 network).
     max_files: score a seeded, balanced sample of at most this many files (see `sample_rows`).
     max_seconds: score only each file's first seconds, as a call would after that much audio
-    (and to bound the cost of long clips)."""
+    (and to bound the cost of long clips).
+    net_speech: score only the speech the VAD finds in those seconds (`call_speech`)."""
 
     channel: Channel = "telephony"
     codec: Codec = "mulaw"
@@ -60,6 +68,7 @@ class CmEvalConfig:
     leg_codec: str | None = None
     max_files: int | None = None
     max_seconds: float | None = None
+    net_speech: bool = False
     seed: int = 0
 
 
@@ -193,7 +202,25 @@ def channel_audio(
     samples = resample(audio.samples, audio.sample_rate, sample_rate)
     if config.max_seconds is not None:
         samples = samples[: round(config.max_seconds * sample_rate)]
+    if config.net_speech:
+        samples = call_speech(samples, sample_rate)
     return samples
+
+
+def call_speech(samples: npt.NDArray[np.float32], sample_rate: int) -> npt.NDArray[np.float32]:
+    """What a call feeds the detector of these samples (8 or 16 kHz): the VAD's net speech,
+    or the samples whole when it finds under MIN_NET_SECONDS."""
+    with single_threaded():
+        segments = _vad().segments(samples, sample_rate)
+    speech = net_speech(samples, segments)
+    return speech if len(speech) >= MIN_NET_SECONDS * sample_rate else samples
+
+
+@cache
+def _vad() -> SileroVad:
+    """One VAD for every measurement in the process: the same Silero model, threshold and exit
+    rule as the call path's streaming VAD (`audio.vad_stream`), over the whole recording."""
+    return SileroVad()
 
 
 def evaluate_countermeasure(
@@ -209,6 +236,8 @@ def evaluate_countermeasure(
         raise ValueError(f"unknown channel {config.channel!r}; valid: {', '.join(CHANNELS)}")
     if config.leg_codec is not None and config.channel != "telephony":
         raise ValueError("a leg codec is part of the telephony channel, not of wideband")
+    if config.net_speech and cm.sample_rate not in VAD_RATES:
+        raise ValueError(f"net speech needs a detector at 8 or 16 kHz, not {cm.sample_rate} Hz")
     chosen = (
         list(rows) if config.max_files is None else sample_rows(rows, config.max_files, config.seed)
     )

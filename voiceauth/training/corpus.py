@@ -9,18 +9,16 @@ crops are drawn from (short files such as single spoken digits then still give f
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import torch
 
 from voiceauth.audio.frontend import extract_speech
 from voiceauth.audio.io import load_audio
-from voiceauth.audio.vad import SileroVad
+from voiceauth.audio.vad import SileroVad, single_threaded
 from voiceauth.data.manifest import ManifestRow
 from voiceauth.errors import AudioFormatError, ConfigError, InsufficientSpeech
 
@@ -128,7 +126,7 @@ def load_corpus(
     chosen = [row for row in rows if row.label == "bonafide" and row.speaker in wanted]
     pieces: dict[str, list[npt.NDArray[np.float32]]] = {s: [] for s in speakers}
     skipped = 0
-    with _single_threaded():
+    with single_threaded():
         for done, row in enumerate(chosen, start=1):
             samples = _net_speech(row, vad, sample_rate)
             if samples is None:
@@ -168,19 +166,3 @@ def _net_speech(
         logger.info("training file skipped: %s (no speech found)", row.path)
         return None
     return speech.samples
-
-
-@contextmanager
-def _single_threaded() -> Iterator[None]:
-    """Run the VAD pass on one torch thread, restoring the caller's setting afterwards.
-
-    Silero scores 32 ms windows one at a time; splitting such tiny tensors over threads only
-    adds synchronisation, and on a shared, loaded machine it made the VAD 20 times slower
-    (real-time factor 0.30 with 2 threads against 0.015 with one, measured here).
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
