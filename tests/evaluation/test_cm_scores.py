@@ -83,7 +83,9 @@ def test_scores_through_other_channels_are_columns_of_their_own(
     assert score_channels(path) == ["gsm leg", "a-law, 5 % loss"]
     heard = read_cm_scores(path, clone_rows, model=CM_MODEL, column=variant_column("gsm leg"))
     assert [heard.scores[r.key] for r in clone_rows] == list(gsm)
+    assert heard.heard == "gsm leg"
     plain = read_cm_scores(path, clone_rows, model=CM_MODEL)
+    assert plain.heard == ""
     assert [plain.scores[r.key] for r in clone_rows] == [SCORE[r.label] for r in clone_rows]
     with pytest.raises(ConfigError, match="need columns path and score: opus"):
         read_cm_scores(path, clone_rows, model=CM_MODEL, column=variant_column("opus"))
@@ -130,7 +132,7 @@ def test_the_cli_refuses_missing_rows_and_a_missing_model(
 
 @pytest.fixture(scope="module")
 def given_result(clone_rows: list[ManifestRow], ge2e: Ge2eEmbedder, vad: SileroVad) -> EvalResult:
-    given = CmScores(CM_MODEL, {r.key: SCORE[r.label] for r in clone_rows})
+    given = CmScores(CM_MODEL, {r.key: SCORE[r.label] for r in clone_rows}, heard="net speech")
     config = EvalConfig(channel="telephony", test_seconds=4.0, asnorm_top_n=20)
     return evaluate(
         clone_rows, ge2e, vad, config, created="2026-11-23", cm=given, cm_calibration=FIXED
@@ -148,6 +150,7 @@ def test_given_scores_feed_the_fusion_through_the_fixed_calibration(
     assert given_result.cm_calibration is None  # nothing refitted, nothing to ship
     fusion = given_result.fusion
     assert fusion is not None and fusion.cm_model == CM_MODEL
+    assert fusion.fitted_on.endswith("; countermeasure scores heard as net speech)")
     # the spoof threshold sits on the fixed map's scale: live speech maps to 0.5 * 2 + 0.25
     assert fusion.thresholds.spoof == pytest.approx(1.25)
     assert with_cm["outcomes"]["spoof"]["spoof"] == 100.0

@@ -40,10 +40,12 @@ Array = npt.NDArray[np.float64]
 @dataclass(frozen=True, slots=True)
 class CmScores:
     """Raw countermeasure scores by file key (`ManifestRow.key`), and the `id@version` of the
-    model they are scores of (what its calibration and fusion are bound to)."""
+    model they are scores of (what its calibration and fusion are bound to); `heard`: the
+    channel of a `score: <channel>` column they were read from, empty for the plain scores."""
 
     model: str
     scores: Mapping[str, float]
+    heard: str = ""
 
 
 VARIANT_PREFIX = "score: "
@@ -70,7 +72,8 @@ def read_cm_scores(
     path; `column` picks another channel's scores. A file without a score is refused: its
     trials would lose their liveness evidence."""
     (scores,) = read_score_columns(path, rows, [column]).values()
-    return CmScores(model, dict(zip((r.key for r in rows), scores, strict=True)))
+    heard = column.removeprefix(VARIANT_PREFIX) if column.startswith(VARIANT_PREFIX) else ""
+    return CmScores(model, dict(zip((r.key for r in rows), scores, strict=True)), heard)
 
 
 def read_score_columns(

@@ -327,7 +327,9 @@ def _with_countermeasure(
         fitted_on=(
             f"voiceauth eval {config.channel}: {target.sum()} target, "
             f"{(~target & ~is_spoof).sum()} non-target, {is_spoof.sum()} spoof trials "
-            "(held-out voice and countermeasure LLRs)"
+            "(held-out voice and countermeasure LLRs"
+            + (f"; countermeasure scores heard as {cm.heard}" if cm.heard else "")
+            + ")"
         ),
         created=created,
         points=config.fusion,
