@@ -317,6 +317,7 @@ def _with_countermeasure(
         folds={k: {name: asdict(v) for name, v in fit.items()} for k, fit in folds.items()},
     )
     result.report["with_cm"] = figures
+    heard = f"; countermeasure scores heard as {cm.heard}" if cm.heard else ""
     result.fusion = fit_fusion(
         voice_llr,
         cm_llr,
@@ -327,9 +328,7 @@ def _with_countermeasure(
         fitted_on=(
             f"voiceauth eval {config.channel}: {target.sum()} target, "
             f"{(~target & ~is_spoof).sum()} non-target, {is_spoof.sum()} spoof trials "
-            "(held-out voice and countermeasure LLRs"
-            + (f"; countermeasure scores heard as {cm.heard}" if cm.heard else "")
-            + ")"
+            f"(held-out voice and countermeasure LLRs{heard})"
         ),
         created=created,
         points=config.fusion,

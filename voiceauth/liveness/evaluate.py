@@ -36,12 +36,13 @@ from voiceauth.audio.channel import (
     Codec,
     telephone_channel,
 )
+from voiceauth.audio.frontend import extract_speech
 from voiceauth.audio.io import Audio, load_audio
 from voiceauth.audio.resample import resample
 from voiceauth.audio.transcode import transcode
-from voiceauth.audio.vad import VAD_RATES, SileroVad, net_speech, single_threaded
+from voiceauth.audio.vad import VAD_RATES, SileroVad, single_threaded
 from voiceauth.data.manifest import ManifestRow
-from voiceauth.errors import AudioFormatError
+from voiceauth.errors import AudioFormatError, InsufficientSpeech
 from voiceauth.liveness.base import Countermeasure
 from voiceauth.scoring.metrics import eer
 
@@ -208,12 +209,20 @@ def channel_audio(
 
 
 def call_speech(samples: npt.NDArray[np.float32], sample_rate: int) -> npt.NDArray[np.float32]:
-    """What a call feeds the detector of these samples (8 or 16 kHz): the VAD's net speech,
-    or the samples whole when it finds under MIN_NET_SECONDS."""
-    with single_threaded():
-        segments = _vad().segments(samples, sample_rate)
-    speech = net_speech(samples, segments)
-    return speech if len(speech) >= MIN_NET_SECONDS * sample_rate else samples
+    """What a call feeds the detector of these samples (8 or 16 kHz): the VAD's net speech
+    (the front end every path shares, `audio.frontend`), or the samples whole when it finds
+    under MIN_NET_SECONDS."""
+    try:
+        with single_threaded():
+            speech = extract_speech(
+                Audio(samples, sample_rate),
+                _vad(),
+                sample_rate=sample_rate,
+                min_speech_s=MIN_NET_SECONDS,
+            )
+    except InsufficientSpeech:
+        return samples
+    return speech.samples
 
 
 @cache
