@@ -103,6 +103,14 @@ def test_sigkill_during_writes_leaves_database_consistent(
         # A fresh start (new engine, new connections) recovers and can write again.
         with VoiceprintStore(database.url, keyring) as store:
             _check_consistent(store, customers)
+            if not store.has_consent(customers[0]):  # killed between withdrawal and re-grant
+                store.grant_consent(
+                    customers[0],
+                    actor="after-crash",
+                    text_version="v1",
+                    channel=ConsentChannel.APP,
+                    evidence="tap",
+                )
             store.save_voiceprint(customers[0], embedding(3), actor="after-crash")
             _check_consistent(store, customers)
 
