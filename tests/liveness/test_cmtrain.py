@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -14,7 +15,8 @@ from voiceauth.data.manifest import ManifestRow, read_manifest, write_manifest
 from voiceauth.errors import ConfigError
 from voiceauth.evaluation.cm import score_channels
 from voiceauth.liveness.base import create_countermeasure, load_countermeasure_calibration
-from voiceauth.liveness.cmtrain import purged_folds
+from voiceauth.liveness.cmtrain import load_clips, purged_folds
+from voiceauth.liveness.evaluate import call_speech
 
 
 def row(dataset: str, speaker: str, attack: str = "") -> ManifestRow:
@@ -60,6 +62,28 @@ def test_purging_removes_shared_speakers_and_systems() -> None:
         purged_folds(rows, 3)
 
 
+def test_net_speech_clips_are_what_a_call_feeds_the_detector(
+    shared_rows: list[ManifestRow],
+) -> None:
+    rows = [r for r in shared_rows if r.dataset == "vqmivc"][:4]
+    whole = load_clips(rows, sample_rate=8_000, max_seconds=6.0, seed=0)
+    net = load_clips(rows, sample_rate=8_000, max_seconds=6.0, seed=0, net_speech=True)
+    assert net.rows == whole.rows == rows
+    for heard, speech in zip(whole.audio, net.audio, strict=True):
+        assert np.array_equal(speech, call_speech(heard, 8_000))
+    assert sum(map(len, net.audio)) < sum(map(len, whole.audio))
+
+
+def test_train_cm_refuses_net_speech_for_lfcc_lr(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["train-cm", "--cm", "lfcc-lr", "--net-speech", "--manifest", str(tmp_path / "m.csv")]
+        + ["--out", str(tmp_path / "m"), "--json", str(tmp_path / "m.json")],
+    )
+    assert result.exit_code != 0
+    assert "--net-speech trains lcnn or whisper-lr" in result.output
+
+
 def test_train_cm_lcnn_writes_weights_calibration_and_held_out_speakers(
     shared_rows: list[ManifestRow], tmp_path: Path
 ) -> None:
@@ -98,6 +122,7 @@ def test_train_cm_lcnn_writes_weights_calibration_and_held_out_speakers(
             "1",
             "--holdout-speaker",
             held,
+            "--net-speech",
         ],
     )
     torch.set_num_threads(threads)
@@ -105,10 +130,13 @@ def test_train_cm_lcnn_writes_weights_calibration_and_held_out_speakers(
     assert "held-out EER" in result.output
     figures = json.loads(report.read_text())
     assert figures["holdout_speakers"] == [held]
+    assert figures["config"]["net_speech"] is True
+    assert figures["trained_on"].endswith("VAD net speech")
     assert set(figures["per_channel"]) >= {
         "wideband (no telephone channel)",
         "telephony mu-law after a GSM full-rate mobile leg",
         "telephony mu-law, VAD net speech",
+        "telephony mu-law after a GSM full-rate mobile leg, VAD net speech",
     }
     scored = figures["n_bonafide"] + figures["n_spoof"] + figures["n_skipped"]
     assert scored == len(chosen) - sum(r.speaker == held for r in chosen)

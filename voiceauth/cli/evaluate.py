@@ -114,7 +114,7 @@ def eval_command(
     if (cm_scores is None) != (cm_model is None):
         fail("--cm-scores needs --cm-model ID@VERSION (and --cm-model is only for --cm-scores)")
     if cm_model is not None and "@" not in cm_model:
-        fail(f"--cm-model {cm_model!r} is not ID@VERSION (e.g. lcnn@6d0cf2cf47ec)")
+        fail(f"--cm-model {cm_model!r} is not ID@VERSION (e.g. lcnn@21578c8fe6bd)")
     if cm_channel is not None and cm_scores is None:
         fail("--cm-channel picks a column of --cm-scores")
     if (fusion_out or cm_calibration_out or cm_calibration) and cm is None and cm_scores is None:

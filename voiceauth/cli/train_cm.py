@@ -90,11 +90,17 @@ def train_cm_command(
         typer.Option(help="lcnn, whisper-lr: speaker never trained on, in <out>/heldout.csv"),
     ] = None,
     layer: Annotated[int, typer.Option(help="whisper-lr: encoder block pooled, 0 = first")] = 0,
+    net_speech: Annotated[
+        bool,
+        typer.Option(help="lcnn, whisper-lr: learn from each file's VAD net speech, as a call"),
+    ] = False,
     seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
     """Train a countermeasure on telephone-channel audio; report EERs on datasets held out."""
     if cm not in TRAINABLE:
         fail(f"train-cm trains {' or '.join(TRAINABLE)}, not {cm!r}")
+    if net_speech and cm == "lfcc-lr":
+        fail("--net-speech trains lcnn or whisper-lr")
     created = datetime.now(UTC).isoformat(timespec="seconds")
     try:
         rows = [r for path in manifest for r in read_manifest(path)]
@@ -115,6 +121,7 @@ def train_cm_command(
                     steps=steps,
                     max_seconds=max_seconds or LcnnTrainConfig().max_seconds,
                     threads=threads,
+                    net_speech=net_speech,
                     seed=seed,
                 )
                 if cm == "lcnn"
@@ -123,6 +130,7 @@ def train_cm_command(
                     layer=layer,
                     regularisation=regularisation,
                     max_seconds=max_seconds or WhisperTrainConfig().max_seconds,
+                    net_speech=net_speech,
                     seed=seed,
                     threads=threads,
                 )
@@ -181,6 +189,7 @@ def _train_folder_model(
                 sample_rate=rate,
                 max_seconds=config.max_seconds,
                 seed=config.seed,
+                net_speech=config.net_speech,
                 progress=bar.update,
             )
 

@@ -44,11 +44,17 @@ CHANNEL_VARIANTS = {
         channel="telephony", leg_codec="gsm"
     ),
     "telephony mu-law, VAD net speech": CmEvalConfig(channel="telephony", net_speech=True),
+    "telephony mu-law after a GSM full-rate mobile leg, VAD net speech": CmEvalConfig(
+        channel="telephony", leg_codec="gsm", net_speech=True
+    ),
 }
 """Other channels the held-out files are also scored through (the folds' models trained on
 mu-law telephony only), to show what a codec, lost packets, a mobile leg before the G.711
-network (two ffmpeg runs a file: about 6 minutes of the recipe), or a wideband source cost,
-and what the detector makes of the net speech a call feeds it."""
+network (two ffmpeg runs a file: about 6 minutes of the recipe each time), or a wideband
+source cost, and what the detector makes of the net speech a call feeds it, with and without
+the mobile leg."""
+NET_SPEECH_NOTE = ", VAD net speech"
+"""Said of a recipe's training audio when it learnt from net speech only."""
 MIN_SECONDS = 1.0
 """Shorter files are left out: a crop of a fraction of a second repeated says little."""
 PACKET = 160
@@ -59,7 +65,9 @@ PACKET = 160
 class LcnnTrainConfig:
     """folds: page folds held out; steps x batch: training examples per model; crop_s: seconds
     per example; max_seconds: each file's first seconds (loaded and scored); max_packet_loss:
-    per-example loss rate drawn from [0, this]; threads: torch CPU threads."""
+    per-example loss rate drawn from [0, this]; net_speech: train on (and score) each file's
+    VAD net speech, the audio a call feeds the detector (`liveness.streaming`), so pauses and
+    leading silence are not learnt as evidence; threads: torch CPU threads."""
 
     folds: int = 4
     steps: int = 800
@@ -69,6 +77,7 @@ class LcnnTrainConfig:
     weight_decay: float = 1e-4
     max_seconds: float = 6.0
     max_packet_loss: float = 0.05
+    net_speech: bool = False
     seed: int = 0
     threads: int = 2
     model: LcnnConfig = field(default_factory=LcnnConfig)
@@ -76,7 +85,8 @@ class LcnnTrainConfig:
 
 @dataclass(frozen=True, slots=True)
 class Clips:
-    """The usable files and their telephone-channel samples (8 kHz, first max_seconds)."""
+    """The usable files and their telephone-channel samples (first max_seconds; their VAD
+    net speech when loaded with net_speech)."""
 
     rows: list[ManifestRow]
     audio: list[Samples]
@@ -100,10 +110,14 @@ def load_clips(
     sample_rate: int,
     max_seconds: float,
     seed: int,
+    net_speech: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> Clips:
-    """Every usable row through the telephone channel (its first max_seconds), at sample_rate."""
-    channel = CmEvalConfig(channel="telephony", max_seconds=max_seconds, seed=seed)
+    """Every usable row through the telephone channel (its first max_seconds), at sample_rate;
+    only the speech the VAD finds in it with net_speech (`evaluate.call_speech`)."""
+    channel = CmEvalConfig(
+        channel="telephony", max_seconds=max_seconds, seed=seed, net_speech=net_speech
+    )
     kept: list[ManifestRow] = []
     audio: list[Samples] = []
     skipped: Counter[str] = Counter()
@@ -316,7 +330,7 @@ def train_and_evaluate(
         trained_on=(
             f"{len(rows)} files ({bonafide} bona fide) of {len({r.dataset for r in rows})} "
             "datasets, telephone channel (mu-law; packet loss drawn up to "
-            f"{config.max_packet_loss})"
+            f"{config.max_packet_loss}){NET_SPEECH_NOTE if config.net_speech else ''}"
         ),
         folds=fold_sizes,
         config=asdict(config),

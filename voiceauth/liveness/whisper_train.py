@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from voiceauth.liveness.cmtrain import (
+    NET_SPEECH_NOTE,
     Clips,
     channel_report,
     drop_packets,
@@ -41,13 +42,15 @@ from voiceauth.liveness.whisper_lr import (
 class WhisperTrainConfig:
     """layer: the encoder block pooled (0 = first); regularisation: inverse L2 strength C;
     max_seconds: each file's first seconds; max_packet_loss: each training file is also
-    learnt from a copy with packets lost at a rate drawn up to this; threads: torch threads."""
+    learnt from a copy with packets lost at a rate drawn up to this; net_speech: as in
+    `cmtrain.LcnnTrainConfig`; threads: torch threads."""
 
     folds: int = 4
     layer: int = 0
     regularisation: float = 0.1
     max_seconds: float = 8.0
     max_packet_loss: float = 0.05
+    net_speech: bool = False
     seed: int = 0
     threads: int = 2
 
@@ -111,7 +114,8 @@ def train_whisper_lr(
     trained_on = (
         f"{len(rows)} files ({bonafide} bona fide) of {len({r.dataset for r in rows})} "
         f"datasets, telephone channel (mu-law; each also with packet loss drawn up to "
-        f"{config.max_packet_loss}), {encoder_id()} block {config.layer}"
+        f"{config.max_packet_loss}){NET_SPEECH_NOTE if config.net_speech else ''}, "
+        f"{encoder_id()} block {config.layer}"
     )
     linear = fit_linear(features, labels, regularisation=config.regularisation)
     scored = [
