@@ -15,7 +15,7 @@ from voiceauth.data.manifest import ManifestRow, read_manifest, write_manifest
 from voiceauth.errors import ConfigError
 from voiceauth.evaluation.cm import score_channels
 from voiceauth.liveness.base import create_countermeasure, load_countermeasure_calibration
-from voiceauth.liveness.cmtrain import load_clips, purged_folds
+from voiceauth.liveness.cmtrain import LcnnTrainConfig, load_clips, purged_folds, train_lcnn
 from voiceauth.liveness.evaluate import call_speech
 
 
@@ -74,14 +74,43 @@ def test_net_speech_clips_are_what_a_call_feeds_the_detector(
     assert sum(map(len, net.audio)) < sum(map(len, whole.audio))
 
 
-def test_train_cm_refuses_net_speech_for_lfcc_lr(tmp_path: Path) -> None:
+def test_leg_coded_copies_are_learnt_and_only_when_asked(
+    shared_rows: list[ManifestRow], one_thread: None
+) -> None:
+    rows = [r for r in shared_rows if r.dataset == "vqmivc"][:4]
+    clips = load_clips(rows, sample_rate=8_000, max_seconds=3.0, seed=0, leg_codecs=("gsm",))
+    assert len(clips.legged) == len(clips.audio) == len(rows)
+    for clean, coded in zip(clips.audio, clips.legged, strict=True):
+        assert len(coded) == len(clean) and not np.allclose(coded, clean, atol=1e-3)
+    assert load_clips(rows, sample_rate=8_000, max_seconds=3.0, seed=0).legged == []
+    config = LcnnTrainConfig(steps=2, batch=4, crop_s=1.0)
+    nets = [
+        train_lcnn(clips.rows, clips.audio, config, seed=0, legged=legged)
+        for legged in ((), clips.legged, ())
+    ]
+    weights = [next(net.parameters()).detach() for net in nets]
+    assert torch.equal(weights[0], weights[2])  # without copies, runs are reproducible
+    assert not torch.equal(weights[0], weights[1])  # the copies changed what was learnt
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--cm", "lfcc-lr", "--net-speech"], "--net-speech trains lcnn or whisper-lr"),
+        (["--cm", "whisper-lr", "--leg-codec", "gsm"], "--leg-codec trains lcnn"),
+        (["--cm", "lcnn", "--leg-codec", "amr"], "unknown --leg-codec amr"),
+    ],
+)
+def test_train_cm_refuses_options_a_recipe_does_not_take(
+    tmp_path: Path, options: list[str], message: str
+) -> None:
     result = CliRunner().invoke(
         app,
-        ["train-cm", "--cm", "lfcc-lr", "--net-speech", "--manifest", str(tmp_path / "m.csv")]
+        ["train-cm", *options, "--manifest", str(tmp_path / "m.csv")]
         + ["--out", str(tmp_path / "m"), "--json", str(tmp_path / "m.json")],
     )
     assert result.exit_code != 0
-    assert "--net-speech trains lcnn or whisper-lr" in result.output
+    assert message in result.output
 
 
 def test_train_cm_lcnn_writes_weights_calibration_and_held_out_speakers(

@@ -21,6 +21,7 @@ import numpy as np
 import typer
 from tqdm import tqdm
 
+from voiceauth.audio.transcode import LEG_CODECS
 from voiceauth.cli.app import app
 from voiceauth.cli.common import fail
 from voiceauth.cli.eval_cm import write_scores
@@ -94,6 +95,10 @@ def train_cm_command(
         bool,
         typer.Option(help="lcnn, whisper-lr: learn from each file's VAD net speech, as a call"),
     ] = False,
+    leg_codec: Annotated[
+        list[str] | None,
+        typer.Option(help="lcnn: also learn each file through one of these legs (repeatable)"),
+    ] = None,
     seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
     """Train a countermeasure on telephone-channel audio; report EERs on datasets held out."""
@@ -101,6 +106,10 @@ def train_cm_command(
         fail(f"train-cm trains {' or '.join(TRAINABLE)}, not {cm!r}")
     if net_speech and cm == "lfcc-lr":
         fail("--net-speech trains lcnn or whisper-lr")
+    if leg_codec and cm != "lcnn":
+        fail("--leg-codec trains lcnn")
+    if unknown := set(leg_codec or ()) - set(LEG_CODECS):
+        fail(f"unknown --leg-codec {', '.join(sorted(unknown))}; known: {', '.join(LEG_CODECS)}")
     created = datetime.now(UTC).isoformat(timespec="seconds")
     try:
         rows = [r for path in manifest for r in read_manifest(path)]
@@ -122,6 +131,7 @@ def train_cm_command(
                     max_seconds=max_seconds or LcnnTrainConfig().max_seconds,
                     threads=threads,
                     net_speech=net_speech,
+                    leg_codecs=tuple(leg_codec or ()),
                     seed=seed,
                 )
                 if cm == "lcnn"
@@ -190,6 +200,7 @@ def _train_folder_model(
                 max_seconds=config.max_seconds,
                 seed=config.seed,
                 net_speech=config.net_speech,
+                leg_codecs=config.leg_codecs if isinstance(config, LcnnTrainConfig) else (),
                 progress=bar.update,
             )
 

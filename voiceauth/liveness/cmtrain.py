@@ -67,7 +67,10 @@ class LcnnTrainConfig:
     per example; max_seconds: each file's first seconds (loaded and scored); max_packet_loss:
     per-example loss rate drawn from [0, this]; net_speech: train on (and score) each file's
     VAD net speech, the audio a call feeds the detector (`liveness.streaming`), so pauses and
-    leading silence are not learnt as evidence; threads: torch CPU threads."""
+    leading silence are not learnt as evidence; leg_codecs: each file is also heard through
+    one of these mobile or VoIP legs before G.711 (`audio.transcode`, drawn per file), and
+    leg_share of the training examples come from that copy, so a codec's traces are learnt as
+    channel, not as attack; threads: torch CPU threads."""
 
     folds: int = 4
     steps: int = 800
@@ -78,6 +81,8 @@ class LcnnTrainConfig:
     max_seconds: float = 6.0
     max_packet_loss: float = 0.05
     net_speech: bool = False
+    leg_codecs: tuple[str, ...] = ()
+    leg_share: float = 0.5
     seed: int = 0
     threads: int = 2
     model: LcnnConfig = field(default_factory=LcnnConfig)
@@ -86,11 +91,13 @@ class LcnnTrainConfig:
 @dataclass(frozen=True, slots=True)
 class Clips:
     """The usable files and their telephone-channel samples (first max_seconds; their VAD
-    net speech when loaded with net_speech)."""
+    net speech when loaded with net_speech); legged: the same through a leg codec first, when
+    loaded with leg_codecs (else empty)."""
 
     rows: list[ManifestRow]
     audio: list[Samples]
     skipped: Counter[str]
+    legged: list[Samples] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,21 +118,30 @@ def load_clips(
     max_seconds: float,
     seed: int,
     net_speech: bool = False,
+    leg_codecs: Sequence[str] = (),
     progress: Callable[[int], None] | None = None,
 ) -> Clips:
     """Every usable row through the telephone channel (its first max_seconds), at sample_rate;
-    only the speech the VAD finds in it with net_speech (`evaluate.call_speech`)."""
+    only the speech the VAD finds in it with net_speech (`evaluate.call_speech`); with
+    leg_codecs, also each row through one of them first, drawn by (seed, row index)."""
     channel = CmEvalConfig(
         channel="telephony", max_seconds=max_seconds, seed=seed, net_speech=net_speech
     )
     kept: list[ManifestRow] = []
     audio: list[Samples] = []
+    legged: list[Samples] = []
     skipped: Counter[str] = Counter()
     for index, row in enumerate(rows):
         if progress is not None:
             progress(1)
         try:
             samples = channel_audio(row, sample_rate=sample_rate, config=channel, index=index)
+            if leg_codecs:
+                codec = leg_codecs[
+                    int(np.random.default_rng([seed, index]).integers(len(leg_codecs)))
+                ]
+                heard = replace(channel, leg_codec=codec)
+                coded = channel_audio(row, sample_rate=sample_rate, config=heard, index=index)
         except AudioFormatError as exc:
             skipped[str(exc).split(":")[0]] += 1
             continue
@@ -134,7 +150,9 @@ def load_clips(
             continue
         kept.append(row)
         audio.append(samples)
-    return Clips(kept, audio, skipped)
+        if leg_codecs:
+            legged.append(coded)
+    return Clips(kept, audio, skipped, legged)
 
 
 def purged_folds(
@@ -182,11 +200,15 @@ def _batch(
     crop: int,
     loss: float,
     rng: np.random.Generator,
+    legged: tuple[Sequence[Samples], float] | None = None,
 ) -> torch.Tensor:
-    """Random crops (short files repeated, as at scoring time) with random packet loss."""
+    """Random crops (short files repeated, as at scoring time) with random packet loss; with
+    legged = (copies, share), that share of them from the file's leg-coded copy."""
     out = np.empty((len(picks), crop), dtype=np.float32)
     for slot, index in enumerate(picks):
         clip = audio[index]
+        if legged is not None and rng.random() < legged[1]:
+            clip = legged[0][index]
         if len(clip) <= crop:
             out[slot] = repeat_to(clip, crop)
         else:
@@ -209,9 +231,11 @@ def train_lcnn(
     config: LcnnTrainConfig,
     *,
     seed: int,
+    legged: Sequence[Samples] = (),
     on_step: Callable[[int, float], None] | None = None,
 ) -> Lcnn:
-    """A fresh LCNN trained on (rows, audio) for config.steps balanced batches."""
+    """A fresh LCNN trained on (rows, audio) for config.steps balanced batches, a share of its
+    examples from `legged` (each file's leg-coded copy) when given."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     net = Lcnn(config.model)
@@ -222,10 +246,11 @@ def train_lcnn(
     weights = _sampling_weights(rows)
     labels = torch.tensor([r.label == "bonafide" for r in rows], dtype=torch.long)
     crop = round(config.crop_s * config.model.sample_rate)
+    coded = (legged, config.leg_share) if len(legged) else None
     net.train()
     for step in range(config.steps):
         picks = rng.choice(len(rows), config.batch, p=weights)
-        x = _batch(audio, picks, crop, config.max_packet_loss, rng)
+        x = _batch(audio, picks, crop, config.max_packet_loss, rng, coded)
         loss = torch.nn.functional.cross_entropy(net(x), labels[picks])
         optimiser.zero_grad()
         torch.autograd.backward(loss)
@@ -296,6 +321,7 @@ def train_and_evaluate(
             [clips.audio[i] for i in train],
             config,
             seed=config.seed + fold + 1,
+            legged=[clips.legged[i] for i in train] if clips.legged else (),
             on_step=step,
         )
         cm = lcnn_countermeasure(net, version=f"fold{fold + 1}")
@@ -314,7 +340,9 @@ def train_and_evaluate(
         if progress is not None:
             progress("all files", index, loss)
 
-    net = train_lcnn(rows, clips.audio, config, seed=config.seed, on_step=final_step)
+    net = train_lcnn(
+        rows, clips.audio, config, seed=config.seed, legged=clips.legged, on_step=final_step
+    )
     scored = [
         ScoredFile(row, float(score), len(samples) / config.model.sample_rate)
         for row, score, samples in zip(rows, heldout, clips.audio, strict=True)
@@ -331,6 +359,12 @@ def train_and_evaluate(
             f"{len(rows)} files ({bonafide} bona fide) of {len({r.dataset for r in rows})} "
             "datasets, telephone channel (mu-law; packet loss drawn up to "
             f"{config.max_packet_loss}){NET_SPEECH_NOTE if config.net_speech else ''}"
+            + (
+                f"; {config.leg_share:.0%} of examples through a "
+                f"{'/'.join(config.leg_codecs)} leg first"
+                if config.leg_codecs
+                else ""
+            )
         ),
         folds=fold_sizes,
         config=asdict(config),
