@@ -297,6 +297,15 @@ def _headline(report: dict[str, Any]) -> dict[str, Any]:
     return {key: report[key] for key in keys}
 
 
+def _training_audio(config: LcnnTrainConfig) -> str:
+    """What `trained_on` adds for net speech and leg-coded copies."""
+    note = NET_SPEECH_NOTE if config.net_speech else ""
+    if config.leg_codecs:
+        note += f"; {config.leg_share:.0%} of examples through a "
+        note += f"{'/'.join(config.leg_codecs)} leg first"
+    return note
+
+
 def train_and_evaluate(
     clips: Clips,
     config: LcnnTrainConfig,
@@ -358,13 +367,7 @@ def train_and_evaluate(
         trained_on=(
             f"{len(rows)} files ({bonafide} bona fide) of {len({r.dataset for r in rows})} "
             "datasets, telephone channel (mu-law; packet loss drawn up to "
-            f"{config.max_packet_loss}){NET_SPEECH_NOTE if config.net_speech else ''}"
-            + (
-                f"; {config.leg_share:.0%} of examples through a "
-                f"{'/'.join(config.leg_codecs)} leg first"
-                if config.leg_codecs
-                else ""
-            )
+            f"{config.max_packet_loss}){_training_audio(config)}"
         ),
         folds=fold_sizes,
         config=asdict(config),
