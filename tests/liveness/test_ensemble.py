@@ -120,6 +120,13 @@ def test_combine_cm_fits_an_ensemble_from_held_out_scores(
     assert load_countermeasure_calibration(cm, out).model == f"ensemble@{cm.version}"
     call = telephone_channel(load_audio(chosen[0].path)).samples[: 4 * 8000]
     assert np.isfinite(cm.score(call))
+    # the same scores weighed by speaker folds (as members trained with --fold-by speaker)
+    by_speaker = ["combine-cm", "--out", str(tmp_path / "by-speaker")]
+    by_speaker += ["--json", str(tmp_path / "by-speaker.json"), *args[5:], "--fold-by", "speaker"]
+    assert CliRunner().invoke(app, by_speaker).exit_code == 0
+    evaluation = json.loads((tmp_path / "by-speaker.json").read_text())["evaluation"]
+    assert "GroupKFold over speakers" in evaluation
+    assert "over pages" in figures["evaluation"]
     unpaired = [*args[:7], "--member", str(folders[0]), "--member", str(folders[1])]
     missing = CliRunner().invoke(app, [*unpaired, "--scores", str(score_files[0])])
     assert missing.exit_code != 0 and "each with its --scores" in missing.output

@@ -53,6 +53,8 @@ def test_report_eers_per_attack_against_all_bonafide_and_per_page() -> None:
     # FAR = FRR where x = (1/2 - x) 4/3, x = 2/7.
     assert report["per_attack"]["hard"] == pytest.approx(100 * 2 / 7, abs=0.01)
     assert report["per_attack_n"] == {"easy": 1, "hard": 2}
+    # at the one threshold that accepts 90 % of all bona fide (1.0): only the 2.5 passes
+    assert report["per_attack_spoof_accept"] == {"easy": 0.0, "hard": 50.0}
     assert 0 < report["cm_eer"] < report["per_attack"]["hard"]
     assert report["per_dataset"] == {"p1": 0.0, "p2": 33.33}  # p2: hull (1/2, 0) to (0, 1)
     assert (report["n_bonafide"], report["n_spoof"]) == (3, 3)

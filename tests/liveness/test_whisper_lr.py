@@ -17,7 +17,7 @@ from voiceauth.audio.io import load_audio
 from voiceauth.cli import app
 from voiceauth.data.manifest import ManifestRow, read_manifest, write_manifest
 from voiceauth.errors import AudioFormatError, ConfigError, InsufficientSpeech, ModelIntegrityError
-from voiceauth.evaluation.cm import variant_column
+from voiceauth.evaluation.cm import score_channels, variant_column
 from voiceauth.liveness.base import create_countermeasure, load_countermeasure_calibration
 from voiceauth.liveness.logistic import Linear
 from voiceauth.liveness.whisper_lr import (
@@ -118,6 +118,14 @@ def test_train_cm_whisper_lr_writes_model_calibration_and_report(
     assert len(written) == figures["n_bonafide"] + figures["n_spoof"]
     assert all(np.isfinite(float(row[gsm])) for row in written)
     assert figures["n_bonafide"] + figures["n_spoof"] + figures["n_skipped"] == len(chosen)
+    # speaker folds, without the other channels: the held-out files as trained only
+    quick = [*args[:6], str(tmp_path / "by-speaker"), "--json", str(tmp_path / "by-speaker.json")]
+    quick += [*args[9:], "--fold-by", "speaker", "--no-channels"]
+    assert CliRunner().invoke(app, quick).exit_code == 0
+    by_speaker = json.loads((tmp_path / "by-speaker.json").read_text())
+    assert "GroupKFold over speakers" in by_speaker["evaluation"]
+    assert list(by_speaker["per_channel"]) == ["telephony mu-law (as trained)"]
+    assert score_channels(Path(by_speaker["scores_csv"])) == []
     cm = create_countermeasure("whisper-lr", weights_dir=out)
     assert load_countermeasure_calibration(cm, out).model == f"whisper-lr@{cm.version}"
     assert WhisperLrModel.load(out / MODEL_FILE).trained_on.startswith(

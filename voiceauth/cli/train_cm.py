@@ -79,6 +79,9 @@ def train_cm_command(
         Path | None, typer.Option(help="attack-set folder, built first when it has no manifest")
     ] = None,
     folds: Annotated[int, typer.Option(help="folds of whole datasets held out")] = 5,
+    fold_by: Annotated[
+        str, typer.Option(help="lcnn, whisper-lr: folds hold out whole pages, speakers or families")
+    ] = "page",
     regularisation: Annotated[
         float, typer.Option(help="lfcc-lr, whisper-lr: inverse L2 strength C")
     ] = 0.1,
@@ -95,6 +98,10 @@ def train_cm_command(
         bool,
         typer.Option(help="lcnn, whisper-lr: learn from each file's VAD net speech, as a call"),
     ] = False,
+    channels: Annotated[
+        bool,
+        typer.Option(help="lcnn, whisper-lr: also score the held-out folds through other channels"),
+    ] = True,
     leg_codec: Annotated[
         list[str] | None,
         typer.Option(help="lcnn: also learn each file through one of these legs (repeatable)"),
@@ -108,6 +115,9 @@ def train_cm_command(
         fail("--net-speech trains lcnn or whisper-lr")
     if leg_codec and cm != "lcnn":
         fail("--leg-codec trains lcnn")
+    if fold_by != "page" and cm == "lfcc-lr":
+        fail("--fold-by trains lcnn or whisper-lr")
+    _check_fold_by(fold_by)
     if unknown := set(leg_codec or ()) - set(LEG_CODECS):
         fail(f"unknown --leg-codec {', '.join(sorted(unknown))}; known: {', '.join(LEG_CODECS)}")
     created = datetime.now(UTC).isoformat(timespec="seconds")
@@ -127,20 +137,24 @@ def train_cm_command(
             folder_config: LcnnTrainConfig | WhisperTrainConfig = (
                 LcnnTrainConfig(
                     folds=folds,
+                    fold_by=fold_by,
                     steps=steps,
                     max_seconds=max_seconds or LcnnTrainConfig().max_seconds,
                     threads=threads,
                     net_speech=net_speech,
+                    channels=channels,
                     leg_codecs=tuple(leg_codec or ()),
                     seed=seed,
                 )
                 if cm == "lcnn"
                 else WhisperTrainConfig(
                     folds=folds,
+                    fold_by=fold_by,
                     layer=layer,
                     regularisation=regularisation,
                     max_seconds=max_seconds or WhisperTrainConfig().max_seconds,
                     net_speech=net_speech,
+                    channels=channels,
                     seed=seed,
                     threads=threads,
                 )
@@ -169,6 +183,14 @@ def train_cm_command(
         f"{result.report['n_bonafide']} bona fide, {result.report['n_spoof']} spoof "
         f"({result.report['evaluation']})"
     )
+
+
+def _check_fold_by(fold_by: str) -> None:
+    """Refuse an unknown fold unit before minutes of loading audio."""
+    from voiceauth.liveness.cmtrain import FOLD_UNITS
+
+    if fold_by not in FOLD_UNITS:
+        fail(f"--fold-by is {' or '.join(FOLD_UNITS)}, not {fold_by!r}")
 
 
 def _train_folder_model(
@@ -284,12 +306,13 @@ def combine_cm_command(
     ],
     out: Annotated[Path, typer.Option(help="the ensemble's folder")],
     json_out: Annotated[Path, typer.Option("--json", help="held-out report")],
-    folds: Annotated[int, typer.Option(help="page folds (as the members were trained)")] = 4,
+    folds: Annotated[int, typer.Option(help="folds (as the members were trained)")] = 4,
+    fold_by: Annotated[str, typer.Option(help="page, speaker or family (as the members)")] = "page",
 ) -> None:
     """Weigh trained countermeasures into one, on their held-out scores; report it held out."""
     from voiceauth.evaluation.cm import read_score_columns, score_channels, variant_column
     from voiceauth.liveness.base import CALIBRATION_FILE, MODEL_FILES, file_version
-    from voiceauth.liveness.cmtrain import channel_report, purged_folds
+    from voiceauth.liveness.cmtrain import channel_report, fold_evaluation, purged_folds
     from voiceauth.liveness.ensemble import (
         MODEL_FILE,
         EnsembleModel,
@@ -301,6 +324,7 @@ def combine_cm_command(
     from voiceauth.liveness.gate import CM_SCORE_FEATURE
     from voiceauth.scoring.calibration import fit_calibration
 
+    _check_fold_by(fold_by)
     created = datetime.now(UTC).isoformat(timespec="seconds")
     if len(member) != len(scores) or len(member) < 2:
         fail("give two or more --member folders, each with its --scores CSV")
@@ -319,7 +343,7 @@ def combine_cm_command(
             members.append(Member(names[0], relative, fitted_for))
         matrix = np.array([r["score"] for r in read]).T
         labels = np.array([r.label == "bonafide" for r in rows], dtype=np.int64)
-        tests = [test for _, test in purged_folds(rows, folds)]
+        tests = [test for _, test in purged_folds(rows, folds, fold_by)]
         heldout = heldout_ensemble(matrix, labels, tests)
         heard = {
             name: heldout_ensemble(
@@ -339,7 +363,7 @@ def combine_cm_command(
         {CM_SCORE_FEATURE: heldout},
         labels.astype(bool),
         model=f"ensemble@{version}",
-        fitted_on=f"{trained_on}, weights fitted on the other {folds - 1} page folds",
+        fitted_on=f"{trained_on}, weights fitted on the other {folds - 1} {fold_by} folds",
         created=created,
         feature_names=(CM_SCORE_FEATURE,),
     ).save(out / CALIBRATION_FILE)
@@ -351,7 +375,8 @@ def combine_cm_command(
         members=[f"{m.cm}@{m.version}" for m in members],
         weights=list(weights),
         evaluation=(
-            f"held out: each of {folds} page folds weighted by the other folds' held-out scores"
+            f"{fold_evaluation(folds, fold_by)}; each fold weighted by the other folds' "
+            "held-out scores"
         ),
         created=created,
     )

@@ -8,6 +8,13 @@ and a held-out LibriSpeech speaker's replay or copy-synthesis (`liveness.attacks
 trained on either. Every file is scored once by its fold's model; those scores give the
 report (EER overall, per attack, family and page; the issue's operating points) and the
 calibration to an LLR. The shipped model is then trained the same way on every file.
+Folds by speaker instead (`fold_by="speaker"`) hold out people, not sources: every attack
+system and page is seen in training, none of the held-out speakers' genuine or spoofed files
+is; that answers "does it catch a clone of a customer it never heard" where page folds
+answer "does it catch a system it never saw". Folds by family (`fold_by="family"`) hold out
+whole attack families (every spoof of a family in one fold, `liveness.evaluate.family_of`)
+with genuine pages spread over the folds, purged as page folds are: "does it catch a kind
+of attack it never saw".
 
 Training: balanced batches (half bona fide, half spoof; within each, pages drawn equally so a
 large page does not set the decision), random crops, random 20-ms packet loss (the
@@ -30,7 +37,13 @@ from sklearn.model_selection import GroupKFold
 from voiceauth.data.manifest import ManifestRow
 from voiceauth.errors import AudioFormatError, ConfigError
 from voiceauth.liveness.base import Countermeasure
-from voiceauth.liveness.evaluate import CmEvalConfig, ScoredFile, channel_audio, cm_report
+from voiceauth.liveness.evaluate import (
+    CmEvalConfig,
+    ScoredFile,
+    channel_audio,
+    cm_report,
+    family_of,
+)
 from voiceauth.liveness.lcnn import Lcnn, LcnnConfig, lcnn_countermeasure
 from voiceauth.liveness.windows import repeat_to
 
@@ -57,22 +70,27 @@ NET_SPEECH_NOTE = ", VAD net speech"
 """Said of a recipe's training audio when it learnt from net speech only."""
 MIN_SECONDS = 1.0
 """Shorter files are left out: a crop of a fraction of a second repeated says little."""
+FOLD_UNITS = ("page", "speaker", "family")
+"""What a held-out fold groups (see the module doc)."""
 PACKET = 160
 """One 20-ms G.711 packet at 8 kHz (RFC 3551 §4.5), the unit of simulated loss."""
 
 
 @dataclass(frozen=True, slots=True)
 class LcnnTrainConfig:
-    """folds: page folds held out; steps x batch: training examples per model; crop_s: seconds
-    per example; max_seconds: each file's first seconds (loaded and scored); max_packet_loss:
-    per-example loss rate drawn from [0, this]; net_speech: train on (and score) each file's
-    VAD net speech, the audio a call feeds the detector (`liveness.streaming`), so pauses and
-    leading silence are not learnt as evidence; leg_codecs: each file is also heard through
-    one of these mobile or VoIP legs before G.711 (`audio.transcode`, drawn per file), and
-    leg_share of the training examples come from that copy, so a codec's traces are learnt as
-    channel, not as attack; threads: torch CPU threads."""
+    """folds, fold_by: how many folds, holding out which of FOLD_UNITS; steps x batch:
+    training examples per model; crop_s: seconds per example; max_seconds: each file's first
+    seconds (loaded and scored); max_packet_loss: per-example loss rate drawn from [0, this];
+    net_speech: train on (and score) each file's VAD net speech, the audio a call feeds the
+    detector (`liveness.streaming`), so pauses and leading silence are not learnt as
+    evidence; leg_codecs: each file is also heard through one of these mobile or VoIP legs
+    before G.711 (`audio.transcode`, drawn per file), and leg_share of the training examples
+    come from that copy, so a codec's traces are learnt as channel, not as attack; channels:
+    also score the held-out files through CHANNEL_VARIANTS (most of the recipe's time);
+    threads: torch CPU threads."""
 
     folds: int = 4
+    fold_by: str = "page"
     steps: int = 800
     batch: int = 32
     crop_s: float = 3.0
@@ -81,6 +99,7 @@ class LcnnTrainConfig:
     max_seconds: float = 6.0
     max_packet_loss: float = 0.05
     net_speech: bool = False
+    channels: bool = True
     leg_codecs: tuple[str, ...] = ()
     leg_share: float = 0.5
     seed: int = 0
@@ -155,22 +174,35 @@ def load_clips(
     return Clips(kept, audio, skipped, legged)
 
 
+def _fold_group(row: ManifestRow, by: str) -> str:
+    """What GroupKFold keeps together: a page, a speaker, or (by family) a spoof's attack
+    family and a genuine file's page."""
+    if by == "speaker":
+        return row.speaker
+    if by == "family" and row.label == "spoof":
+        return f"family: {family_of(row)}"
+    return f"page: {row.dataset or row.speaker}"
+
+
 def purged_folds(
-    rows: Sequence[ManifestRow], folds: int
+    rows: Sequence[ManifestRow], folds: int, by: str = "page"
 ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
-    """(train, test) indices: pages held out by GroupKFold, then training files that share a
-    speaker or a spoof's attack system with the test pages removed (see the module doc)."""
-    groups = [r.dataset or r.speaker for r in rows]
+    """(train, test) indices: groups (`_fold_group`) held out by GroupKFold, then training
+    files that share a speaker or a spoof's attack system with the test files removed; by
+    speaker, systems and pages stay shared (see the module doc)."""
+    if by not in FOLD_UNITS:
+        raise ConfigError(f"folds group {' or '.join(FOLD_UNITS)}, not {by!r}")
+    groups = [_fold_group(r, by) for r in rows]
     labels = [r.label for r in rows]
     if len(set(groups)) < folds or len(set(labels)) < 2:
         raise ConfigError(
-            f"train-cm needs both labels and at least {folds} datasets to hold out; "
-            f"got {len(set(groups))} datasets"
+            f"train-cm needs both labels and at least {folds} {by} groups to hold out; "
+            f"got {len(set(groups))}"
         )
     out = []
     for train, test in GroupKFold(n_splits=folds).split(rows, labels, groups):
         speakers = {rows[i].speaker for i in test}
-        attacks = {rows[i].attack for i in test if rows[i].label == "spoof"}
+        attacks = {rows[i].attack for i in test if rows[i].label == "spoof" and by != "speaker"}
         keep = np.array(
             [
                 i
@@ -184,6 +216,24 @@ def purged_folds(
             raise ConfigError("a purged training fold has only one label; use fewer folds")
         out.append((keep, np.asarray(test, dtype=np.int64)))
     return out
+
+
+def fold_evaluation(folds: int, by: str) -> str:
+    """The report's `evaluation` line for a recipe's held-out folds."""
+    if by == "speaker":
+        return (
+            f"held out: {folds}-fold GroupKFold over speakers (every page and attack system "
+            "also seen in training; the held-out speakers' files never)"
+        )
+    if by == "family":
+        return (
+            f"held out: {folds}-fold GroupKFold over attack families (spoofs) and pages "
+            "(genuine), training purged of the held-out speakers and attack systems"
+        )
+    return (
+        f"held out: {folds}-fold GroupKFold over pages, training purged of the "
+        "held-out speakers and attack systems"
+    )
 
 
 def _sampling_weights(rows: Sequence[ManifestRow]) -> npt.NDArray[np.float64]:
@@ -267,10 +317,12 @@ def variant_scores(
     test: npt.NDArray[np.int64],
     max_seconds: float,
     seed: int,
+    channels: bool = True,
 ) -> list[tuple[str, list[float]]]:
-    """A fold model's scores of its test files heard through each of CHANNEL_VARIANTS."""
+    """A fold model's scores of its test files heard through each of CHANNEL_VARIANTS (none
+    when its recipe was told `channels=False`)."""
     out = []
-    for name, channel in CHANNEL_VARIANTS.items():
+    for name, channel in CHANNEL_VARIANTS.items() if channels else ():
         heard = replace(channel, max_seconds=max_seconds, seed=seed)
         audio = [
             channel_audio(rows[i], sample_rate=cm.sample_rate, config=heard, index=i) for i in test
@@ -313,13 +365,14 @@ def train_and_evaluate(
     created: str,
     progress: Callable[[str, int, float], None] | None = None,
 ) -> LcnnTrainResult:
-    """Held-out scores of every file (purged page folds), then the model trained on all."""
+    """Held-out scores of every file (purged page or speaker folds), then the model trained
+    on all."""
     torch.set_num_threads(config.threads)
     rows = clips.rows
     heldout = np.zeros(len(rows))
-    variants = {name: np.zeros(len(rows)) for name in CHANNEL_VARIANTS}
+    variants: dict[str, npt.NDArray[np.float64]] = {}
     fold_sizes = []
-    for fold, (train, test) in enumerate(purged_folds(rows, config.folds)):
+    for fold, (train, test) in enumerate(purged_folds(rows, config.folds, config.fold_by)):
 
         def step(index: int, loss: float, name: str = f"fold {fold + 1}") -> None:
             if progress is not None:
@@ -335,8 +388,9 @@ def train_and_evaluate(
         )
         cm = lcnn_countermeasure(net, version=f"fold{fold + 1}")
         heldout[test] = cm.score_batch([clips.audio[i] for i in test])
-        for name, scores in variant_scores(cm, rows, test, config.max_seconds, config.seed):
-            variants[name][test] = scores
+        heard = variant_scores(cm, rows, test, config.max_seconds, config.seed, config.channels)
+        for name, scores in heard:
+            variants.setdefault(name, np.zeros(len(rows)))[test] = scores
         fold_sizes.append(
             {
                 "train": len(train),
@@ -360,10 +414,7 @@ def train_and_evaluate(
     bonafide = sum(r.label == "bonafide" for r in rows)
     report.update(
         cm="lcnn",
-        evaluation=(
-            f"held out: {config.folds}-fold GroupKFold over pages, training purged of the "
-            "held-out speakers and attack systems"
-        ),
+        evaluation=fold_evaluation(config.folds, config.fold_by),
         trained_on=(
             f"{len(rows)} files ({bonafide} bona fide) of {len({r.dataset for r in rows})} "
             "datasets, telephone channel (mu-law; packet loss drawn up to "

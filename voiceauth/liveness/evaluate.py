@@ -344,6 +344,10 @@ def cm_report(scored: Sequence[ScoredFile]) -> dict[str, Any]:
         "n_spoof": sum(len(v) for v in by_attack.values()),
         "per_attack": {a: _eer_percent(bonafide, s) for a, s in sorted(by_attack.items())},
         "per_attack_n": {a: len(s) for a, s in sorted(by_attack.items())},
+        "per_attack_spoof_accept": {
+            a: operating_points(bonafide, s)["spoof_accept_at_90_bonafide"]
+            for a, s in sorted(by_attack.items())
+        },
         "per_family": {a: _eer_percent(bonafide, s) for a, s in sorted(by_family.items())},
         "per_family_spoof_accept": {
             a: operating_points(bonafide, s)["spoof_accept_at_90_bonafide"]

@@ -22,6 +22,7 @@ from voiceauth.liveness.cmtrain import (
     Clips,
     channel_report,
     drop_packets,
+    fold_evaluation,
     purged_folds,
     variant_scores,
 )
@@ -40,17 +41,20 @@ from voiceauth.liveness.whisper_lr import (
 
 @dataclass(frozen=True, slots=True)
 class WhisperTrainConfig:
-    """layer: the encoder block pooled (0 = first); regularisation: inverse L2 strength C;
-    max_seconds: each file's first seconds; max_packet_loss: each training file is also
-    learnt from a copy with packets lost at a rate drawn up to this; net_speech: as in
-    `cmtrain.LcnnTrainConfig`; threads: torch threads."""
+    """folds, fold_by: as in `cmtrain.LcnnTrainConfig`; layer: the encoder block pooled
+    (0 = first); regularisation: inverse L2 strength C; max_seconds: each file's first
+    seconds; max_packet_loss: each training file is also learnt from a copy with packets lost
+    at a rate drawn up to this; net_speech, channels: as in `cmtrain.LcnnTrainConfig`;
+    threads: torch threads."""
 
     folds: int = 4
+    fold_by: str = "page"
     layer: int = 0
     regularisation: float = 0.1
     max_seconds: float = 8.0
     max_packet_loss: float = 0.05
     net_speech: bool = False
+    channels: bool = True
     seed: int = 0
     threads: int = 2
 
@@ -85,7 +89,7 @@ def train_whisper_lr(
     created: str,
     progress: Callable[[int], None] | None = None,
 ) -> WhisperTrainResult:
-    """Held-out scores of every file (purged page folds, channel variants), then the model
+    """Held-out scores of every file (page or speaker folds, channel variants), then the model
     fitted on all files."""
     torch.set_num_threads(config.threads)
     rows = clips.rows
@@ -101,14 +105,15 @@ def train_whisper_lr(
     labels = np.tile(np.array([r.label == "bonafide" for r in rows], dtype=np.int64), 2)
     heldout = np.zeros(len(rows))
     variants: dict[str, np.ndarray] = {}
-    for fold, (train, test) in enumerate(purged_folds(rows, config.folds)):
+    for fold, (train, test) in enumerate(purged_folds(rows, config.folds, config.fold_by)):
         both = np.concatenate([train, train + len(rows)])
         linear = fit_linear(features[both], labels[both], regularisation=config.regularisation)
         heldout[test] = linear.log_odds(features[test])
         cm = WhisperLrCountermeasure(
             _model(linear, config, "fold", created), encoder, version=f"fold{fold + 1}"
         )
-        for name, scores in variant_scores(cm, rows, test, config.max_seconds, config.seed):
+        heard = variant_scores(cm, rows, test, config.max_seconds, config.seed, config.channels)
+        for name, scores in heard:
             variants.setdefault(name, np.zeros(len(rows)))[test] = scores
     bonafide = int(labels[: len(rows)].sum())
     trained_on = (
@@ -125,10 +130,7 @@ def train_whisper_lr(
     report = channel_report(scored, variants)
     report.update(
         cm=CM_ID,
-        evaluation=(
-            f"held out: {config.folds}-fold GroupKFold over pages, training purged of the "
-            "held-out speakers and attack systems"
-        ),
+        evaluation=fold_evaluation(config.folds, config.fold_by),
         trained_on=trained_on,
         config=asdict(config),
         n_skipped=sum(clips.skipped.values()),
