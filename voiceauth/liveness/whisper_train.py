@@ -1,8 +1,9 @@
 """Train Whisper-LR, measured on pages, speakers and attacks it never saw (the LCNN protocol).
 
-The same clips, purged page folds and channel variants as the LCNN recipe (`cmtrain`): each
-file's Whisper statistics are taken once, every fold fits `logistic.fit_linear` on its purged
-training files and scores its held-out pages, and the shipped model is fitted on every file.
+The same clips, held-out folds (page, speaker or family: `cmtrain.purged_folds`) and channel
+variants as the LCNN recipe (`cmtrain`): each file's Whisper statistics are taken once, every
+fold fits `logistic.fit_linear` on its purged training files and scores its held-out files,
+and the shipped model is fitted on every file.
 Each training file is learnt twice, as heard and with random 20-ms packets lost (held-out
 files are scored as heard). Only the encoder's blocks up to the pooled layer run, so the
 recipe costs minutes on a CPU.
