@@ -317,12 +317,10 @@ def variant_scores(
     test: npt.NDArray[np.int64],
     max_seconds: float,
     seed: int,
-    channels: bool = True,
 ) -> list[tuple[str, list[float]]]:
-    """A fold model's scores of its test files heard through each of CHANNEL_VARIANTS (none
-    when its recipe was told `channels=False`)."""
+    """A fold model's scores of its test files heard through each of CHANNEL_VARIANTS."""
     out = []
-    for name, channel in CHANNEL_VARIANTS.items() if channels else ():
+    for name, channel in CHANNEL_VARIANTS.items():
         heard = replace(channel, max_seconds=max_seconds, seed=seed)
         audio = [
             channel_audio(rows[i], sample_rate=cm.sample_rate, config=heard, index=i) for i in test
@@ -365,8 +363,8 @@ def train_and_evaluate(
     created: str,
     progress: Callable[[str, int, float], None] | None = None,
 ) -> LcnnTrainResult:
-    """Held-out scores of every file (purged page or speaker folds), then the model trained
-    on all."""
+    """Held-out scores of every file (the config's fold_by folds), then the model trained on
+    all."""
     torch.set_num_threads(config.threads)
     rows = clips.rows
     heldout = np.zeros(len(rows))
@@ -388,9 +386,9 @@ def train_and_evaluate(
         )
         cm = lcnn_countermeasure(net, version=f"fold{fold + 1}")
         heldout[test] = cm.score_batch([clips.audio[i] for i in test])
-        heard = variant_scores(cm, rows, test, config.max_seconds, config.seed, config.channels)
-        for name, scores in heard:
-            variants.setdefault(name, np.zeros(len(rows)))[test] = scores
+        if config.channels:
+            for name, scores in variant_scores(cm, rows, test, config.max_seconds, config.seed):
+                variants.setdefault(name, np.zeros(len(rows)))[test] = scores
         fold_sizes.append(
             {
                 "train": len(train),

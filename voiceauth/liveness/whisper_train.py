@@ -90,8 +90,8 @@ def train_whisper_lr(
     created: str,
     progress: Callable[[int], None] | None = None,
 ) -> WhisperTrainResult:
-    """Held-out scores of every file (page or speaker folds, channel variants), then the model
-    fitted on all files."""
+    """Held-out scores of every file (the config's fold_by folds, channel variants), then the
+    model fitted on all files."""
     torch.set_num_threads(config.threads)
     rows = clips.rows
     rng = np.random.default_rng(config.seed)
@@ -113,9 +113,9 @@ def train_whisper_lr(
         cm = WhisperLrCountermeasure(
             _model(linear, config, "fold", created), encoder, version=f"fold{fold + 1}"
         )
-        heard = variant_scores(cm, rows, test, config.max_seconds, config.seed, config.channels)
-        for name, scores in heard:
-            variants.setdefault(name, np.zeros(len(rows)))[test] = scores
+        if config.channels:
+            for name, scores in variant_scores(cm, rows, test, config.max_seconds, config.seed):
+                variants.setdefault(name, np.zeros(len(rows)))[test] = scores
     bonafide = int(labels[: len(rows)].sum())
     trained_on = (
         f"{len(rows)} files ({bonafide} bona fide) of {len({r.dataset for r in rows})} "
